@@ -1,0 +1,157 @@
+"""Florence-2 as a depth–breadth feature encoder (the vision side of Florence-VL).
+
+Built on the native ``transformers`` Florence-2 modules (no ``trust_remote_code``). Keeps the DaViT
+backbone, the multimodal projector and the BART **encoder**; the decoder is never built, loaded or run.
+
+* depth  V        = ``Florence2Model.get_image_features(pixel_values).pooler_output`` — computed once per image;
+* breadth V'_t    = last encoder hidden state at the image positions of ``[V ; prompt_t tokens]``, for all
+                    prompts at once: one encoder pass over B×P rows.
+
+Options: ``mask_prompt_padding`` (False reproduces the reference, which pads prompts to one length and
+attends to the pads) and ``keep_global_token`` (True: 1 global + H/32·W/32 spatial tokens, e.g. 577).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoTokenizer, Florence2Config, PreTrainedTokenizerBase
+from transformers.models.bart.modeling_bart import BartEncoder
+from transformers.models.florence2.modeling_florence2 import Florence2MultiModalProjector, Florence2VisionBackbone
+
+from fvl.models.checkpointing import checkpoint_blocks, modules_of_classes
+from fvl.models.weights import load_prefixed_state, save_prefixed_state
+
+# The paper's three task prompts (Florence tasks <DETAILED_CAPTION>, <OCR>, <DENSE_REGION_CAPTION>).
+DEFAULT_PROMPTS: dict[str, str] = {
+    "caption": "Describe in detail what is shown in the image.",
+    "ocr": "What is the text in the image?",
+    "grounding": "Locate the objects in the image, with their descriptions.",
+}
+DEPTH = "depth"
+
+# Where each kept module lives in a Florence2ForConditionalGeneration checkpoint.
+CHECKPOINT_PREFIXES = {
+    "vision_tower.": "model.vision_tower.",
+    "multi_modal_projector.": "model.multi_modal_projector.",
+    "encoder.": "model.language_model.encoder.",
+}
+# BART ties the encoder's token embedding to ``shared``; checkpoints store only the latter.
+TIED_KEYS = {"encoder.embed_tokens.weight": "model.language_model.shared.weight"}
+
+
+class FlorenceEncoder(nn.Module):
+    """Image → named features ``{"depth": V, "<prompt>": V'_prompt, ...}``, each (B, num_tokens, feature_dim)."""
+
+    def __init__(
+        self,
+        config: Florence2Config,
+        tokenizer: PreTrainedTokenizerBase,
+        prompts: Mapping[str, str] | None = None,
+        mask_prompt_padding: bool = False,
+        keep_global_token: bool = True,
+        image_size: int = 768,
+    ) -> None:
+        super().__init__()
+        prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
+        if DEPTH in prompts:
+            raise ValueError(f"'{DEPTH}' is the name of the image feature itself; rename that prompt.")
+        if config.vision_config.projection_dim != config.text_config.d_model:
+            raise ValueError(
+                f"Florence-2 vision projection_dim ({config.vision_config.projection_dim}) must equal the BART "
+                f"d_model ({config.text_config.d_model})."
+            )
+        self.config = config
+        self.tokenizer = tokenizer
+        self.prompts = prompts
+        self.mask_prompt_padding = mask_prompt_padding
+        self.keep_global_token = keep_global_token
+        self.image_size = image_size
+
+        self.vision_tower = Florence2VisionBackbone(config.vision_config)
+        self.multi_modal_projector = Florence2MultiModalProjector(config)
+        self.encoder = BartEncoder(config.text_config) if prompts else None
+
+        if prompts:
+            batch = tokenizer(list(prompts.values()), padding="longest", return_tensors="pt")
+            self.register_buffer("prompt_ids", batch["input_ids"], persistent=False)
+            self.register_buffer("prompt_mask", batch["attention_mask"].bool(), persistent=False)
+
+    # ---- contract -------------------------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return (DEPTH, *self.prompts)
+
+    @property
+    def feature_dim(self) -> int:
+        return self.config.text_config.d_model
+
+    @property
+    def num_tokens(self) -> int:
+        """Visual tokens per feature: (S/32)² spatial tokens, plus the global one if kept."""
+        side = self.image_size // 32
+        return side * side + int(self.keep_global_token)
+
+    # ---- construction ---------------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, tokenizer: PreTrainedTokenizerBase | None = None, **options):
+        """Load a Florence-2 checkpoint (hub id or local directory in the ``florence-community`` layout).
+
+        Only the kept modules' tensors are read; decoder weights in the file are skipped, not loaded.
+        """
+        config = Florence2Config.from_pretrained(name_or_path)
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(name_or_path)
+        module = cls(config, tokenizer, **options)
+        load_prefixed_state(module, name_or_path, CHECKPOINT_PREFIXES, TIED_KEYS)
+        return module
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write config, tokenizer and the kept weights in the Hugging Face Florence-2 layout."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        save_prefixed_state(self, directory / "model.safetensors", CHECKPOINT_PREFIXES, TIED_KEYS)
+
+    def enable_activation_checkpointing(self) -> None:
+        blocks = modules_of_classes(self, ["Florence2VisionBlock", "BartEncoderLayer"])
+        checkpoint_blocks(blocks)
+
+    # ---- forward --------------------------------------------------------------------------------------------
+    def depth_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """V: DaViT → position/temporal embeddings → [global ; spatial] pooling → projection → LayerNorm."""
+        dtype = self.vision_tower.convs[0].conv.weight.dtype
+        grid = self.vision_tower(pixel_values.to(dtype)).last_hidden_state
+        return self.multi_modal_projector(grid)
+
+    def breadth_features(self, depth: torch.Tensor) -> torch.Tensor:
+        """V'_t for every prompt t: one encoder pass over B×P rows of ``[V ; prompt_t]``. Returns (B, P, N, D)."""
+        batch, n_img, dim = depth.shape
+        n_prompts, n_text = self.prompt_ids.shape
+        prompt_embeds = self.encoder.embed_tokens(self.prompt_ids).to(depth.dtype)  # (P, T, D)
+        rows = torch.cat(
+            [
+                depth.unsqueeze(1).expand(batch, n_prompts, n_img, dim),
+                prompt_embeds.unsqueeze(0).expand(batch, n_prompts, n_text, dim),
+            ],
+            dim=2,
+        ).reshape(batch * n_prompts, n_img + n_text, dim)
+        mask = None
+        if self.mask_prompt_padding:
+            image_mask = self.prompt_mask.new_ones(n_prompts, n_img)
+            mask = torch.cat([image_mask, self.prompt_mask], dim=1).repeat(batch, 1).long()
+        hidden = self.encoder(inputs_embeds=rows, attention_mask=mask).last_hidden_state
+        return hidden[:, :n_img].reshape(batch, n_prompts, n_img, dim)
+
+    def forward(self, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+        depth = self.depth_features(pixel_values)
+        features = {DEPTH: depth}
+        if self.prompts:
+            breadth = self.breadth_features(depth)
+            features.update({name: breadth[:, i] for i, name in enumerate(self.prompts)})
+        if not self.keep_global_token:
+            features = {name: value[:, 1:] for name, value in features.items()}
+        return features

@@ -1,0 +1,199 @@
+"""FlorenceVL: Florence-2 depth–breadth features → fusion → projector → LLM.
+
+Batch contract (shared with ``fvl.data``): ``input_ids`` / ``attention_mask`` / ``labels`` (B, L) and
+``pixel_values`` (N_img, 3, S, S) holding the images of the rows that contain ``<image>`` tokens, in row
+order (``None`` for a text-only batch, which skips the vision side entirely). Each row holds either no
+image token or exactly ``num_image_tokens`` of them; anything else raises an error naming the sample.
+
+An exported model is a directory that :meth:`FlorenceVL.from_pretrained` loads with one call:
+``fvl_config.json``, ``florence/`` (Hugging Face Florence-2 layout, encoder side only), ``llm/`` (a plain
+Hugging Face causal LM with its tokenizer) and ``connector.safetensors`` (fusion + projector).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from fvl.constants import IMAGENET_MEAN, IMAGENET_STD
+from fvl.models.florence_encoder import FlorenceEncoder
+from fvl.models.fusion import build_fusion
+from fvl.models.language_model import load_language_model, load_tokenizer, prepare_tokenizer, stop_token_ids
+from fvl.models.projector import build_projector
+
+CONFIG_FILE = "fvl_config.json"
+CONNECTOR_FILE = "connector.safetensors"
+
+
+class FlorenceVL(nn.Module):
+    def __init__(
+        self,
+        vision: FlorenceEncoder,
+        llm: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        fusion: str = "channel_concat",
+        features: Sequence[str] | None = None,
+        projector: str = "mlp3x_gelu",
+    ) -> None:
+        super().__init__()
+        self.vision = vision
+        self.fusion = build_fusion(fusion, features or vision.feature_names, vision.feature_dim, vision.num_tokens)
+        self.projector = build_projector(projector, self.fusion.out_dim, llm.config.get_text_config().hidden_size)
+        self.llm = llm
+        self.tokenizer = tokenizer
+        self.image_token_id = prepare_tokenizer(tokenizer)
+        self.projector_name = projector
+        self.image_mean, self.image_std = IMAGENET_MEAN, IMAGENET_STD
+
+    # ---- contract with the data pipeline ----------------------------------------------------------------------
+    @property
+    def num_image_tokens(self) -> int:
+        return self.fusion.num_tokens
+
+    @property
+    def image_size(self) -> int:
+        return self.vision.image_size
+
+    # ---- forward ----------------------------------------------------------------------------------------------
+    def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) → visual tokens in LLM space, (N, num_image_tokens, hidden)."""
+        vision_trainable = any(p.requires_grad for p in self.vision.parameters())
+        with torch.set_grad_enabled(torch.is_grad_enabled() and vision_trainable):
+            features = self.vision(pixel_values)
+        return self.projector(self.fusion(features))
+
+    def embed_inputs(
+        self,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+        sample_ids: Sequence[str] | None = None,
+    ) -> torch.Tensor:
+        """LLM input embeddings with the visual tokens scattered in at the ``<image>`` positions."""
+        image_mask = input_ids == self.image_token_id
+        self._check_placeholders(image_mask, pixel_values, sample_ids)
+        embed = self.llm.get_input_embeddings()
+        embeds = embed(input_ids.masked_fill(image_mask, 0))
+        if pixel_values is None:
+            return embeds
+        visual = self.encode_images(pixel_values).to(embeds.dtype)
+        return embeds.masked_scatter(image_mask.unsqueeze(-1), visual)
+
+    def _check_placeholders(
+        self, image_mask: torch.Tensor, pixel_values: torch.Tensor | None, sample_ids: Sequence[str] | None
+    ) -> None:
+        counts = image_mask.sum(dim=1).tolist()
+        for row, count in enumerate(counts):
+            if count not in (0, self.num_image_tokens):
+                name = sample_ids[row] if sample_ids is not None else f"batch row {row}"
+                raise ValueError(
+                    f"Sample {name!r} has {count} image placeholder tokens but the model produces "
+                    f"{self.num_image_tokens} visual tokens per image. Tokenize with this model's num_image_tokens "
+                    "(the data pipeline expands <image> to it) and do not truncate through image tokens."
+                )
+        with_image = sum(1 for c in counts if c)
+        given = 0 if pixel_values is None else pixel_values.shape[0]
+        if with_image != given:
+            raise ValueError(f"{with_image} rows contain <image> tokens but {given} images were given.")
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        sample_ids: Sequence[str] | None = None,
+        **llm_kwargs: Any,
+    ):
+        embeds = self.embed_inputs(input_ids, pixel_values, sample_ids)
+        return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, **llm_kwargs)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+        sample_ids: Sequence[str] | None = None,
+        max_new_tokens: int = 64,
+        **generate_kwargs: Any,
+    ) -> torch.Tensor:
+        """Greedy (by default) generation from left-padded prompts with KV cache. Returns only new tokens (B, T)."""
+        if self.tokenizer.padding_side != "left" and input_ids.shape[0] > 1 and not attention_mask[:, -1].all():
+            raise ValueError("Batched generation needs left-padded prompts (tokenizer/collator padding_side='left').")
+        embeds = self.embed_inputs(input_ids, pixel_values, sample_ids)
+        options = {
+            "do_sample": False,
+            "max_new_tokens": max_new_tokens,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "eos_token_id": stop_token_ids(self.tokenizer, self.llm),
+            "use_cache": True,
+            **generate_kwargs,
+        }
+        if not options["do_sample"]:
+            options.update(temperature=None, top_p=None, top_k=None)
+        return self.llm.generate(inputs_embeds=embeds, attention_mask=attention_mask, **options)
+
+    # ---- training helpers -------------------------------------------------------------------------------------
+    def enable_activation_checkpointing(self) -> None:
+        self.vision.enable_activation_checkpointing()
+        self.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+    # ---- export -----------------------------------------------------------------------------------------------
+    def export_config(self) -> dict[str, Any]:
+        return {
+            "format_version": 1,
+            "vision": {
+                "prompts": self.vision.prompts,
+                "mask_prompt_padding": self.vision.mask_prompt_padding,
+                "keep_global_token": self.vision.keep_global_token,
+                "image_size": self.vision.image_size,
+            },
+            "fusion": {"name": self.fusion.name, "features": list(self.fusion.features)},
+            "projector": self.projector_name,
+            "image": {"size": self.image_size, "mean": list(self.image_mean), "std": list(self.image_std)},
+            "num_image_tokens": self.num_image_tokens,
+        }
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write a self-contained model directory (no Lightning or Hydra needed to load it)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / CONFIG_FILE).write_text(json.dumps(self.export_config(), indent=2))
+        self.vision.save_pretrained(directory / "florence")
+        self.llm.save_pretrained(directory / "llm")
+        self.tokenizer.save_pretrained(directory / "llm")
+        connector = {f"fusion.{k}": v for k, v in self.fusion.state_dict().items()}
+        connector.update({f"projector.{k}": v for k, v in self.projector.state_dict().items()})
+        save_file({k: v.detach().contiguous().cpu() for k, v in connector.items()}, str(directory / CONNECTOR_FILE))
+
+    @classmethod
+    def from_pretrained(
+        cls, directory: str | Path, dtype: str | torch.dtype = "float32", attn_implementation: str = "sdpa"
+    ) -> FlorenceVL:
+        """Load a directory written by :meth:`save_pretrained`."""
+        directory = Path(directory)
+        if not (directory / CONFIG_FILE).is_file():
+            raise FileNotFoundError(
+                f"{directory} is not an exported fvl model (no {CONFIG_FILE}). Point to the run's `model/` directory; "
+                "for a Lightning .ckpt use fvl.training.export or evaluate.py checkpoint=<file>.ckpt."
+            )
+        config = json.loads((directory / CONFIG_FILE).read_text())
+        vision = FlorenceEncoder.from_pretrained(directory / "florence", **config["vision"])
+        llm = load_language_model(directory / "llm", attn_implementation=attn_implementation, dtype=dtype)
+        tokenizer = load_tokenizer(directory / "llm")
+        fusion = config["fusion"]
+        model = cls(vision, llm, tokenizer, fusion["name"], fusion["features"], config["projector"])
+        connector = load_file(str(directory / CONNECTOR_FILE))
+        model.load_state_dict(connector, strict=False)
+        missing = {k for k in model.state_dict() if k.startswith(("fusion.", "projector."))} - set(connector)
+        if missing:
+            raise ValueError(f"{directory / CONNECTOR_FILE} lacks {sorted(missing)[:5]}: the export is incomplete.")
+        model.vision.to(llm.dtype)
+        return model.to(llm.dtype)

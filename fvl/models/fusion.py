@@ -1,0 +1,117 @@
+"""Fusion strategies: named Florence-2 features → one sequence of visual tokens for the projector.
+
+Every strategy takes the subset of features it fuses (``features``: any of ``depth`` and the prompt
+names, so depth-only and leave-one-prompt-out are configurations, not classes) and declares its output
+width ``out_dim`` and token count ``num_tokens``. Register a new one with ``@register_fusion("name")``.
+
+* ``channel_concat`` — DBFusion (the paper's default): concatenate along channels → (N, F·D).
+* ``token_concat``   — concatenate along the sequence → (F·N, D); F times the LLM context.
+* ``average``        — mean of the features → (N, D).
+* ``adaptive``       — per-token softmax weights over the features, predicted from the features
+                       themselves, then a weighted sum → (N, D). The gate starts at zero, i.e. exactly
+                       ``average``, and learns where to lean on depth (V) or on a prompt's breadth feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+FUSIONS: dict[str, type[Fusion]] = {}
+
+
+def register_fusion(name: str) -> Callable[[type[Fusion]], type[Fusion]]:
+    def add(cls: type[Fusion]) -> type[Fusion]:
+        FUSIONS[name] = cls
+        cls.name = name
+        return cls
+
+    return add
+
+
+class Fusion(nn.Module):
+    """Base: ``forward(features: {name: (B, N, D)}) -> (B, num_tokens, out_dim)``."""
+
+    name = "base"
+
+    def __init__(self, features: Sequence[str], feature_dim: int, feature_tokens: int) -> None:
+        super().__init__()
+        if not features:
+            raise ValueError("A fusion needs at least one feature, e.g. features=[depth].")
+        if len(set(features)) != len(features):
+            raise ValueError(f"Duplicate names in fusion features {list(features)}.")
+        self.features = tuple(features)
+        self.feature_dim = feature_dim
+        self.feature_tokens = feature_tokens
+
+    @property
+    def out_dim(self) -> int:
+        return self.feature_dim
+
+    @property
+    def num_tokens(self) -> int:
+        return self.feature_tokens
+
+    def select(self, features: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
+        missing = [name for name in self.features if name not in features]
+        if missing:
+            raise KeyError(f"Fusion '{self.name}' needs features {missing}, but the encoder gave {sorted(features)}.")
+        return [features[name] for name in self.features]
+
+    def extra_repr(self) -> str:
+        return f"features={list(self.features)}, out_dim={self.out_dim}, num_tokens={self.num_tokens}"
+
+
+@register_fusion("channel_concat")
+class ChannelConcat(Fusion):
+    @property
+    def out_dim(self) -> int:
+        return self.feature_dim * len(self.features)
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat(self.select(features), dim=-1)
+
+
+@register_fusion("token_concat")
+class TokenConcat(Fusion):
+    @property
+    def num_tokens(self) -> int:
+        return self.feature_tokens * len(self.features)
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat(self.select(features), dim=1)
+
+
+@register_fusion("average")
+class Average(Fusion):
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return torch.stack(self.select(features), dim=0).mean(dim=0)
+
+
+@register_fusion("adaptive")
+class Adaptive(Fusion):
+    """Per-token convex combination of the features with weights from a zero-initialised linear gate."""
+
+    def __init__(self, features: Sequence[str], feature_dim: int, feature_tokens: int) -> None:
+        super().__init__(features, feature_dim, feature_tokens)
+        self.norm = nn.LayerNorm(feature_dim * len(self.features))
+        self.gate = nn.Linear(feature_dim * len(self.features), len(self.features))
+        nn.init.zeros_(self.gate.weight)
+        nn.init.zeros_(self.gate.bias)
+
+    def weights(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Fusion weights (B, N, F), summing to one over the features; useful to inspect what was learned."""
+        stacked = torch.cat(self.select(features), dim=-1)
+        return self.gate(self.norm(stacked)).softmax(dim=-1)
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        stacked = torch.stack(self.select(features), dim=-1)  # (B, N, D, F)
+        return (stacked * self.weights(features).unsqueeze(2)).sum(dim=-1)
+
+
+def build_fusion(name: str, features: Sequence[str], feature_dim: int, feature_tokens: int) -> Fusion:
+    if name not in FUSIONS:
+        raise ValueError(f"Unknown fusion '{name}'. Choose one of {sorted(FUSIONS)} (model/fusion=<name>).")
+    return FUSIONS[name](features, feature_dim, feature_tokens)
