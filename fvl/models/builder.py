@@ -40,7 +40,9 @@ def build_vision(
     }
     if tiny:
         tokenizer = tiny_florence_tokenizer()
-        config = tiny_florence_config(tokenizer.convert_tokens_to_ids("<image>"), len(tokenizer), tokenizer.pad_token_id)
+        config = tiny_florence_config(
+            tokenizer.convert_tokens_to_ids("<image>"), len(tokenizer), tokenizer.pad_token_id
+        )
         return FlorenceEncoder(config, tokenizer, **options)
     if not name_or_path:
         raise ValueError("model.vision needs name_or_path (e.g. florence-community/Florence-2-large) or tiny=true.")

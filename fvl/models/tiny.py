@@ -55,12 +55,12 @@ def _train_bpe(specials: list[str], vocab_size: int, corpus: Iterable[str]) -> T
     return tok
 
 
-def tiny_florence_tokenizer(vocab_size: int = 400, corpus: Iterable[str] = (DEFAULT_CORPUS,)) -> PreTrainedTokenizerFast:
+def tiny_florence_tokenizer(
+    vocab_size: int = 400, corpus: Iterable[str] = (DEFAULT_CORPUS,)
+) -> PreTrainedTokenizerFast:
     """A BART-style tokenizer (``<s> text </s>``, pad id 1) with ``<image>`` inside the vocabulary."""
     tok = _train_bpe([*_FLORENCE_SPECIALS, IMAGE_TOKEN], vocab_size, corpus)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
-    )
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<s>",
@@ -84,7 +84,9 @@ def tiny_llm_tokenizer(vocab_size: int = 512, corpus: Iterable[str] = (DEFAULT_C
     )
 
 
-def tiny_florence_config(image_token_id: int, vocab_size: int, pad_token_id: int = 1, d_model: int = 64) -> Florence2Config:
+def tiny_florence_config(
+    image_token_id: int, vocab_size: int, pad_token_id: int = 1, d_model: int = 64
+) -> Florence2Config:
     """A ~0.3M-parameter Florence-2 (DaViT [16, 32, 48, 64] × 1 block, BART 2+2 layers of width ``d_model``)."""
     vision = Florence2VisionConfig(
         depths=[1, 1, 1, 1],
@@ -119,7 +121,9 @@ def tiny_florence_config(image_token_id: int, vocab_size: int, pad_token_id: int
     return Florence2Config(vision_config=vision, text_config=text, image_token_id=image_token_id)
 
 
-def tiny_llm_config(vocab_size: int, pad_token_id: int, eos_token_id: int, bos_token_id: int, hidden: int = 128) -> LlamaConfig:
+def tiny_llm_config(
+    vocab_size: int, pad_token_id: int, eos_token_id: int, bos_token_id: int, hidden: int = 128
+) -> LlamaConfig:
     """A 2-layer Llama-style decoder (hidden ``hidden``); special ids set explicitly for the small vocab."""
     return LlamaConfig(
         vocab_size=vocab_size,

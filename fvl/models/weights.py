@@ -61,8 +61,11 @@ def load_prefixed_state(
                 if key in theirs_to_ours:
                     state[theirs_to_ours[key]] = reader.get_tensor(key)
     missing = sorted(set(wanted) - set(state))
-    mismatched = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(wanted[k].shape)}"
-                  for k, v in state.items() if v.shape != wanted[k].shape]
+    mismatched = [
+        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(wanted[k].shape)}"
+        for k, v in state.items()
+        if v.shape != wanted[k].shape
+    ]
     if missing or mismatched:
         raise ValueError(
             f"Checkpoint {name_or_path} does not fit this {type(module).__name__} "
