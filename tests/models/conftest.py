@@ -27,16 +27,22 @@ def hf_florence(florence_dir):
     return Florence2ForConditionalGeneration.from_pretrained(florence_dir).eval()
 
 
-def make_tiny_vlm(fusion: str = "channel_concat", features=None, seed: int = 0):
-    torch.manual_seed(seed)
-    return build_florence_vl(
-        {"tiny": True, "image_size": IMAGE_SIZE},
-        {"tiny": True, "hidden_size": 64},
-        {"name": fusion, "features": features},
-        "mlp2x_gelu",
-    )
+@pytest.fixture
+def make_vlm():
+    """Factory: a tiny FlorenceVL (random weights, seeded) with the given fusion."""
+
+    def make(fusion: str = "channel_concat", features=None, seed: int = 0):
+        torch.manual_seed(seed)
+        return build_florence_vl(
+            {"tiny": True, "image_size": IMAGE_SIZE},
+            {"tiny": True, "hidden_size": 64},
+            {"name": fusion, "features": features},
+            "mlp2x_gelu",
+        )
+
+    return make
 
 
 @pytest.fixture
-def tiny_vlm():
-    return make_tiny_vlm()
+def image_size():
+    return IMAGE_SIZE

@@ -1,0 +1,78 @@
+"""Every fusion variant produces what it declares; projectors match the reference's sizes."""
+
+import pytest
+import torch
+
+from fvl.models.fusion import FUSIONS, build_fusion
+from fvl.models.projector import build_projector
+
+ALL = ["depth", "caption", "ocr", "grounding"]
+SUBSETS = [ALL, ["depth"], ["depth", "ocr", "grounding"], ["depth", "caption", "grounding"], ["caption", "ocr"]]
+
+
+def features(batch=2, tokens=17, dim=8, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return {name: torch.randn(batch, tokens, dim, generator=generator) for name in ALL}
+
+
+@pytest.mark.parametrize("name", sorted(FUSIONS))
+@pytest.mark.parametrize("subset", SUBSETS, ids="+".join)
+def test_output_shape_equals_declaration(name, subset):
+    fusion = build_fusion(name, subset, feature_dim=8, feature_tokens=17)
+    out = fusion(features())
+    assert out.shape == (2, fusion.num_tokens, fusion.out_dim)
+
+
+def test_declared_sizes():
+    assert build_fusion("channel_concat", ALL, 1024, 577).out_dim == 4096
+    assert build_fusion("token_concat", ALL, 1024, 577).num_tokens == 3 * 577 + 577
+    assert (build_fusion("average", ALL, 1024, 577).out_dim, build_fusion("average", ALL, 1024, 577).num_tokens) == (
+        1024,
+        577,
+    )
+
+
+def test_channel_concat_order_and_values():
+    feats = features()
+    out = build_fusion("channel_concat", ["ocr", "depth"], 8, 17)(feats)
+    torch.testing.assert_close(out[..., :8], feats["ocr"])
+    torch.testing.assert_close(out[..., 8:], feats["depth"])
+
+
+def test_adaptive_starts_as_average_and_learns_weights():
+    feats = features()
+    adaptive = build_fusion("adaptive", ALL, 8, 17)
+    torch.testing.assert_close(adaptive(feats), build_fusion("average", ALL, 8, 17)(feats))
+    weights = adaptive.weights(feats)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 17))
+    # One gradient step towards "use depth only" must move weight onto depth.
+    optimizer = torch.optim.SGD(adaptive.parameters(), lr=1.0)
+    ((adaptive(feats) - feats["depth"]) ** 2).mean().backward()
+    optimizer.step()
+    assert adaptive.weights(feats)[..., 0].mean() > 0.25
+
+
+def test_missing_feature_and_unknown_names_raise():
+    with pytest.raises(KeyError, match="ocr"):
+        build_fusion("average", ["ocr"], 8, 17)({"depth": torch.zeros(1, 17, 8)})
+    with pytest.raises(ValueError, match="Unknown fusion"):
+        build_fusion("concat", ALL, 8, 17)
+    with pytest.raises(ValueError, match="Unknown projector"):
+        build_projector("mlp3x_relu", 8, 8)
+
+
+@pytest.mark.parametrize(("hidden", "millions"), [(3072, 31.47), (4096, 50.34)])
+def test_mlp3x_gelu_matches_reference_sizes(hidden, millions):
+    """DBFusion input 4×1024 → Phi-3.5-mini (3072) / Llama-3.1-8B (4096), built on the meta device."""
+    with torch.device("meta"):
+        projector = build_projector("mlp3x_gelu", 4096, hidden)
+    assert round(sum(p.numel() for p in projector.parameters()) / 1e6, 2) == millions
+    kinds = [type(layer).__name__ for layer in projector]
+    assert kinds == ["Linear", "GELU", "Linear", "GELU", "Linear"]
+    assert projector[1].approximate == "none"
+
+
+def test_linear_projector():
+    projector = build_projector("linear", 16, 32)
+    assert [type(layer).__name__ for layer in projector] == ["Linear"]
+    assert projector(torch.zeros(1, 16)).shape == (1, 32)
