@@ -1,0 +1,148 @@
+"""The Lightning module both training stages share: build the model, freeze by config, optimise, log.
+
+Built from plain config mappings (the resolved ``model``, ``stage`` and ``optim`` nodes), which are saved
+as hyper-parameters, so a ``.ckpt`` alone rebuilds the model (:mod:`fvl.training.export`). The stages
+(:mod:`fvl.training.stages`) differ in what they train; everything else lives here:
+
+* ``stage.frozen``: FlorenceVL submodules (``vision``, ``fusion``, ``projector``, ``llm``) that do not train —
+  ``requires_grad_(False)`` and kept in eval mode even when Lightning calls ``.train()``;
+* ``init_from``: weights of an earlier stage's output (an exported ``model/`` dir or a ``.ckpt``);
+* AdamW with a learning rate per part and a cosine schedule with warmup over the trainer's estimated
+  optimizer steps (:mod:`fvl.training.optim`);
+* per-step logs: ``train/loss``, ``train/supervised_frac`` (supervised / real tokens),
+  ``train/padding_frac`` (pad / all positions), ``train/tokens_per_s`` (real tokens of this device per
+  second of wall time, data loading included); learning rates come from ``LearningRateMonitor``;
+* the training plan, printed once at the start (:mod:`fvl.training.plan`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from lightning import LightningModule
+from lightning.pytorch.utilities import rank_zero_info
+
+from fvl.constants import IGNORE_INDEX
+from fvl.models.florence_vl import FlorenceVL
+from fvl.training.checkpoint import build_model
+from fvl.training.init_from import load_weights
+from fvl.training.optim import build_adamw, build_cosine_schedule
+from fvl.training.plan import format_plan
+
+Batch = Mapping[str, Any]
+MODEL_PARTS = ("vision", "fusion", "projector", "llm")
+
+
+def token_stats(batch: Batch) -> dict[str, torch.Tensor]:
+    """Real (non-pad) token count and the supervised and padding fractions of a batch."""
+    mask = batch["attention_mask"]
+    real = mask.sum()
+    supervised = (batch["labels"] != IGNORE_INDEX).sum()
+    return {
+        "tokens": real,
+        "supervised_frac": supervised / real.clamp(min=1),
+        "padding_frac": 1 - real / mask.numel(),
+    }
+
+
+class FlorenceVLModule(LightningModule):
+    """Base of :class:`~fvl.training.stages.PretrainModule` and :class:`~fvl.training.stages.FinetuneModule`."""
+
+    stage_name = "base"
+
+    def __init__(
+        self,
+        model: Mapping[str, Any],
+        stage: Mapping[str, Any],
+        optim: Mapping[str, Any],
+        init_from: str | None = None,
+        activation_checkpointing: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = build_model(model)
+        if init_from:
+            load_weights(self.model, init_from)
+        self.frozen = self.check_frozen(stage.get("frozen") or ())
+        for name in self.frozen:
+            getattr(self.model, name).requires_grad_(False).eval()
+        self.configure_stage(stage)
+        if activation_checkpointing:
+            self.model.enable_activation_checkpointing()
+        self._clock: float | None = None
+        self._batch_tokens = 0
+
+    # ---- stage hooks ------------------------------------------------------------------------------------------
+    def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
+        unknown = [name for name in frozen if name not in MODEL_PARTS]
+        if unknown:
+            raise ValueError(f"stage.frozen names {unknown}; FlorenceVL parts are {list(MODEL_PARTS)}.")
+        return tuple(frozen)
+
+    def configure_stage(self, stage: Mapping[str, Any]) -> None:
+        """Stage-specific changes after freezing (e.g. LoRA adapters)."""
+
+    def export_model(self) -> FlorenceVL:
+        """The model as it should be exported (the finetuning stage merges LoRA here)."""
+        return self.model
+
+    # ---- modes ------------------------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> FlorenceVLModule:
+        super().train(mode)
+        for name in self.frozen:
+            getattr(self.model, name).eval()
+        return self
+
+    # ---- steps ------------------------------------------------------------------------------------------------
+    def forward(self, batch: Batch) -> Any:
+        return self.model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=batch["labels"],
+            pixel_values=batch.get("pixel_values"),
+            sample_ids=batch.get("sample_ids"),
+        )
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss = self(batch).loss
+        stats = token_stats(batch)
+        size = batch["input_ids"].shape[0]
+        self.log("train/loss", loss, on_step=True, prog_bar=True, batch_size=size)
+        self.log("train/supervised_frac", stats["supervised_frac"], on_step=True, batch_size=size)
+        self.log("train/padding_frac", stats["padding_frac"], on_step=True, batch_size=size)
+        self._batch_tokens = int(stats["tokens"])
+        return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss = self(batch).loss
+        self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=batch["input_ids"].shape[0], sync_dist=True)
+        return loss
+
+    # ---- throughput -------------------------------------------------------------------------------------------
+    def on_train_epoch_start(self) -> None:
+        self._clock = time.perf_counter()
+
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        now = time.perf_counter()
+        if self._clock is not None and now > self._clock:
+            self.log("train/tokens_per_s", self._batch_tokens / (now - self._clock), on_step=True, batch_size=1)
+        self._clock = now
+
+    # ---- optimisation -----------------------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, Any]:
+        optim = self.hparams["optim"]
+        optimizer = build_adamw(
+            self.model,
+            optim["lr"],
+            betas=optim.get("betas", (0.9, 0.999)),
+            eps=optim.get("eps", 1e-8),
+            weight_decay=optim.get("weight_decay", 0.0),
+        )
+        schedule = build_cosine_schedule(optimizer, self.trainer.estimated_stepping_batches, optim["warmup_ratio"])
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def on_train_start(self) -> None:
+        rank_zero_info(format_plan(self, self.trainer))

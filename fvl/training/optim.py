@@ -1,0 +1,84 @@
+"""AdamW with one learning rate per model part, and a cosine schedule with linear warmup.
+
+Parameter groups follow the object graph: ``vision`` (Florence-2), ``projector`` (fusion + projector: the
+connector) and ``llm`` (incl. LoRA adapters). Each part is split into a decayed group and a ``*_no_decay``
+group for norms and biases (every parameter with fewer than two dimensions). Frozen parameters and parts
+without trainable parameters get no group. The ``optim`` config node::
+
+    lr: {vision: 1e-5, projector: 1e-5, llm: 1e-5}
+    betas: [0.9, 0.999]
+    eps: 1e-8
+    weight_decay: 0.0
+    warmup_ratio: 0.03
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import get_cosine_schedule_with_warmup
+
+# Model part → the FlorenceVL submodules it covers.
+PARTS: dict[str, tuple[str, ...]] = {"vision": ("vision",), "projector": ("fusion", "projector"), "llm": ("llm",)}
+
+
+def part_of(name: str) -> str:
+    """The part (``vision`` / ``projector`` / ``llm``) a FlorenceVL parameter name belongs to."""
+    top = name.split(".", 1)[0]
+    for part, modules in PARTS.items():
+        if top in modules:
+            return part
+    raise ValueError(f"Parameter {name!r} belongs to no optimizer part {sorted(PARTS)}.")
+
+
+def parameter_groups(model: nn.Module, lr: Mapping[str, float], weight_decay: float) -> list[dict[str, Any]]:
+    """Trainable parameters of a FlorenceVL in named groups ``<part>`` and ``<part>_no_decay``, each with its lr."""
+    missing = [part for part in PARTS if part not in lr]
+    if missing:
+        raise ValueError(f"optim.lr needs a learning rate for every part {list(PARTS)}; missing {missing}.")
+    groups: dict[str, dict[str, Any]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        part = part_of(name)
+        no_decay = param.ndim < 2
+        key = f"{part}_no_decay" if no_decay else part
+        group = groups.setdefault(
+            key, {"name": key, "params": [], "lr": float(lr[part]), "weight_decay": 0.0 if no_decay else weight_decay}
+        )
+        group["params"].append(param)
+    if not groups:
+        raise ValueError("No trainable parameters: check the stage's frozen modules.")
+    return list(groups.values())
+
+
+def build_adamw(
+    model: nn.Module,
+    lr: Mapping[str, float],
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> torch.optim.AdamW:
+    return torch.optim.AdamW(parameter_groups(model, lr, weight_decay), betas=tuple(betas), eps=eps)
+
+
+def warmup_steps(total_steps: int, warmup_ratio: float) -> int:
+    if not 0.0 <= warmup_ratio < 1.0:
+        raise ValueError(f"optim.warmup_ratio must be in [0, 1), got {warmup_ratio}.")
+    return math.ceil(total_steps * warmup_ratio)
+
+
+def build_cosine_schedule(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup over ``ceil(warmup_ratio · total_steps)`` steps, then cosine decay to zero at ``total_steps``."""
+    if total_steps <= 0 or total_steps == math.inf:
+        raise ValueError(
+            f"The schedule needs a finite number of optimizer steps, got {total_steps}. "
+            "Set trainer.max_steps or trainer.max_epochs."
+        )
+    return get_cosine_schedule_with_warmup(optimizer, warmup_steps(total_steps, warmup_ratio), int(total_steps))

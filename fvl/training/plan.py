@@ -1,0 +1,94 @@
+"""The training plan printed at the start of a run: what trains, at which learning rate, on what hardware.
+
+Example (tiny finetuning run)::
+
+    Training plan — stage finetune
+      part         parameters    trainable  state
+      vision          392,176            0  frozen (eval mode)
+      projector        74,112       74,112  trainable
+      llm             418,432       16,384  trainable (LoRA adapters)
+      total           884,720       90,496
+    Optimizer AdamW — learning rate per group (cosine schedule, 3 warmup of 100 steps)
+      projector            lr 1e-03  weight decay 0.0  (2 tensors)
+      ...
+    Batch: 32 per device × 1 accumulation × 1 devices × 1 nodes = 32 samples per optimizer step
+    Hardware: 1 × cpu, strategy SingleDeviceStrategy, precision 32-true
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lightning import Trainer
+
+from fvl.training.optim import PARTS, warmup_steps
+
+if TYPE_CHECKING:
+    from fvl.training.module import FlorenceVLModule
+
+
+def per_device_batch_size(trainer: Trainer) -> int | None:
+    """Samples per device per forward pass, as the data module or the train dataloader states it."""
+    size = getattr(trainer.datamodule, "batch_size", None)
+    if size is None:
+        size = getattr(trainer.train_dataloader, "batch_size", None)
+    return size
+
+
+def part_rows(module: FlorenceVLModule) -> list[tuple[str, int, int, str]]:
+    rows = []
+    for part, children in PARTS.items():
+        params = [p for child in children for p in getattr(module.model, child).parameters()]
+        total = sum(p.numel() for p in params)
+        trainable = sum(p.numel() for p in params if p.requires_grad)
+        if any(child in module.frozen for child in children):
+            state = "frozen (eval mode)"
+        elif trainable == total:
+            state = "trainable"
+        elif trainable:
+            state = "trainable (LoRA adapters)" if part == "llm" else "partly trainable"
+        else:
+            state = "no trainable parameters"
+        rows.append((part, total, trainable, state))
+    return rows
+
+
+def optimizer_lines(trainer: Trainer, warmup_ratio: float) -> list[str]:
+    optimizer = trainer.optimizers[0]
+    total = int(trainer.estimated_stepping_batches)
+    lines = [
+        f"Optimizer {type(optimizer).__name__} — learning rate per group "
+        f"(cosine schedule, {warmup_steps(total, warmup_ratio)} warmup of {total} steps)"
+    ]
+    for group in optimizer.param_groups:
+        lr = group.get("initial_lr", group["lr"])
+        lines.append(
+            f"  {group.get('name', '?'):<20} lr {lr:.0e}  weight decay {group['weight_decay']}  "
+            f"({len(group['params'])} tensors)"
+        )
+    return lines
+
+
+def format_plan(module: FlorenceVLModule, trainer: Trainer) -> str:
+    rows = part_rows(module)
+    lines = [
+        f"Training plan — stage {module.stage_name}",
+        f"  {'part':<10} {'parameters':>12} {'trainable':>12}  state",
+    ]
+    lines += [f"  {part:<10} {total:>12,} {trainable:>12,}  {state}" for part, total, trainable, state in rows]
+    lines.append(f"  {'total':<10} {sum(r[1] for r in rows):>12,} {sum(r[2] for r in rows):>12,}")
+    optim: dict[str, Any] = module.hparams["optim"]
+    lines += optimizer_lines(trainer, optim["warmup_ratio"])
+    batch = per_device_batch_size(trainer)
+    accumulation, devices, nodes = trainer.accumulate_grad_batches, trainer.num_devices, trainer.num_nodes
+    effective = batch * accumulation * devices * nodes if batch is not None else "?"
+    lines.append(
+        f"Batch: {batch if batch is not None else '?'} per device × {accumulation} accumulation × {devices} devices "
+        f"× {nodes} nodes = {effective} samples per optimizer step"
+    )
+    accelerator = type(trainer.accelerator).__name__.replace("Accelerator", "").lower()
+    lines.append(
+        f"Hardware: {devices} × {accelerator} per node, strategy {type(trainer.strategy).__name__}, "
+        f"precision {trainer.precision}"
+    )
+    return "\n".join(lines)
