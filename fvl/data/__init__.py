@@ -1,0 +1,19 @@
+"""Training data for fvl: files on disk → encoded, length-grouped batches (DESIGN.md §3).
+
+Modules, in data-flow order:
+
+- :mod:`fvl.data.sources`, :mod:`fvl.data.llava_source`, :mod:`fvl.data.hf_source`, :mod:`fvl.data.mixture`:
+  ``SourceSpec`` and readers for LLaVA JSON/JSONL and Hugging Face ``datasets``, mixed with weights;
+- :mod:`fvl.data.sample`: the validated ``Sample`` (conversation + optional image);
+- :mod:`fvl.data.plain_format`, :mod:`fvl.data.chat_format`, :mod:`fvl.data.encoding`: rendering, exact label
+  masking and image-token expansion (``SampleEncoder``, also for generation prompts);
+- :mod:`fvl.data.images`: loading and Florence-2 preprocessing (``square`` / ``pad``);
+- :mod:`fvl.data.scan`, :mod:`fvl.data.dataset`, :mod:`fvl.data.stats`: the up-front scan, the dataset and
+  its counts;
+- :mod:`fvl.data.collate`, :mod:`fvl.data.sampler`, :mod:`fvl.data.datamodule`: batches and the
+  ``FVLDataModule``;
+- :mod:`fvl.data.synthetic` (+ ``synthetic_scene``, ``synthetic_questions``): the demo dataset.
+
+Submodules are imported directly (``from fvl.data.encoding import SampleEncoder``) so that using one part
+does not import Lightning or ``datasets``.
+"""

@@ -1,0 +1,175 @@
+"""The LightningDataModule: sources → scan → encoded samples + images → length-grouped DDP batches.
+
+All options are plain values or small dataclasses (or mappings of their fields), so Hydra can build it; the
+model-dependent pieces (``tokenizer`` with ``<image>`` registered, ``num_image_tokens``, image size and
+normalisation) are plain arguments too, typically filled from the model::
+
+    dm = FVLDataModule(train=[{"path": "data/synthetic/instruct.json"}], val=[...], tokenizer=model.tokenizer,
+                       num_image_tokens=model.num_image_tokens, image={"size": 128, "policy": "pad"},
+                       format="chat", batch_size=32)
+
+``stats()`` returns the counts of every split for logging: from the scan (records, image_records, samples,
+image_samples, truncated, dropped_overlong, skipped_bad_image), from loading in the workers (image_loads,
+skipped_image_load) and from the sampler (dropped_last_epoch: tail samples left out of the last epoch).
+The scan summary, with example sample ids, is also logged at setup (logger ``fvl.data``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+from transformers import PreTrainedTokenizerBase
+
+from fvl.data.collate import TrainCollator
+from fvl.data.dataset import ConversationDataset
+from fvl.data.encoding import SampleEncoder
+from fvl.data.images import ImageProcessor, ImageSettings
+from fvl.data.sampler import LengthGroupedSampler
+from fvl.data.sources import SourceSpec
+from fvl.data.synthetic import ensure_synthetic
+
+log = logging.getLogger(__name__)
+
+SourceLike = SourceSpec | Mapping[str, Any] | str
+
+
+@dataclass(frozen=True)
+class SamplerOptions:
+    """Options of :class:`~fvl.data.sampler.LengthGroupedSampler` for the training split."""
+
+    shuffle: bool = True
+    drop_last: bool = False
+    megabatch_mult: int = 50
+
+
+def _as_sources(value: SourceLike | Sequence[SourceLike] | None) -> list[SourceSpec]:
+    if value is None:
+        return []
+    if isinstance(value, (SourceSpec, Mapping, str)):
+        value = [value]
+    return [SourceSpec.coerce(item) for item in value]
+
+
+def _as(cls: type, value: Any) -> Any:
+    return cls(**value) if isinstance(value, Mapping) else value
+
+
+class FVLDataModule(L.LightningDataModule):
+    """Training/validation data for FlorenceVL (see module docstring)."""
+
+    def __init__(
+        self,
+        train: SourceLike | Sequence[SourceLike],
+        tokenizer: PreTrainedTokenizerBase,
+        num_image_tokens: int,
+        val: SourceLike | Sequence[SourceLike] | None = None,
+        image: ImageSettings | Mapping[str, Any] | None = None,
+        format: str = "chat",
+        system_prompt: str | None = None,
+        max_length: int | None = 2048,
+        overlong: str = "truncate",
+        image_policy: str = "skip",
+        max_skip_rate: float = 0.01,
+        batch_size: int = 16,
+        val_batch_size: int | None = None,
+        num_workers: int = 0,
+        sampler: SamplerOptions | Mapping[str, Any] | None = None,
+        seed: int = 42,
+        synthetic: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.train_sources = _as_sources(train)
+        self.val_sources = _as_sources(val)
+        self.tokenizer = tokenizer
+        self.encoder = SampleEncoder(tokenizer, num_image_tokens, format, system_prompt, max_length, overlong)
+        self.image_settings = _as(ImageSettings, image or ImageSettings())
+        self.image_policy = image_policy
+        self.max_skip_rate = max_skip_rate
+        self.batch_size = batch_size
+        self.val_batch_size = val_batch_size or batch_size
+        self.num_workers = num_workers
+        self.sampler_options = _as(SamplerOptions, sampler or SamplerOptions())
+        self.seed = seed
+        self.synthetic = dict(synthetic) if synthetic is not None else None
+        self.collator = TrainCollator(tokenizer.pad_token_id)
+        self.datasets: dict[str, ConversationDataset] = {}
+        self.samplers: dict[str, LengthGroupedSampler] = {}
+
+    def prepare_data(self) -> None:
+        """Generates the synthetic dataset when configured (``synthetic``: options of ``ensure_synthetic``)."""
+        if self.synthetic is not None:
+            ensure_synthetic(**self.synthetic)
+
+    def _dataset(self, split: str, sources: list[SourceSpec]) -> ConversationDataset:
+        if split not in self.datasets:
+            self.datasets[split] = ConversationDataset(
+                sources,
+                self.encoder,
+                ImageProcessor(self.image_settings),
+                image_policy=self.image_policy,
+                max_skip_rate=self.max_skip_rate,
+                seed=self.seed,
+                name=split,
+            )
+        return self.datasets[split]
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit"):
+            self._dataset("train", self.train_sources)
+        if stage in (None, "fit", "validate") and self.val_sources:
+            self._dataset("val", self.val_sources)
+
+    def _world(self) -> tuple[int, int]:
+        if self.trainer is not None:
+            return self.trainer.world_size, self.trainer.global_rank
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_world_size(), dist.get_rank()
+        return 1, 0
+
+    def _loader(self, split: str, batch_size: int, options: SamplerOptions) -> DataLoader:
+        world_size, rank = self._world()
+        dataset = self.datasets[split]
+        sampler = self.samplers[split] = LengthGroupedSampler(
+            dataset.lengths,
+            dataset.has_image,
+            batch_size,
+            num_replicas=world_size,
+            rank=rank,
+            shuffle=options.shuffle,
+            seed=self.seed,
+            drop_last=options.drop_last,
+            megabatch_mult=options.megabatch_mult,
+        )
+        return DataLoader(
+            dataset,
+            sampler=sampler,
+            batch_size=None,
+            collate_fn=self.collator,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup("fit")
+        return self._loader("train", self.batch_size, self.sampler_options)
+
+    def val_dataloader(self) -> DataLoader | list:
+        if not self.val_sources:
+            return []
+        self.setup("validate")
+        return self._loader("val", self.val_batch_size, SamplerOptions(shuffle=False))
+
+    def stats(self) -> dict[str, int]:
+        """Counts per split, keyed ``"{split}/{count}"`` (see module docstring)."""
+        counts = {}
+        for split, dataset in self.datasets.items():
+            counts.update({f"{split}/{key}": value for key, value in dataset.stats().items()})
+        for split, sampler in self.samplers.items():
+            counts[f"{split}/dropped_last_epoch"] = sampler.dropped_last_epoch
+        return counts

@@ -1,0 +1,155 @@
+"""The map-style training dataset: a weighted mixture of sources, encoded samples and preprocessed images.
+
+Construction scans every source (:mod:`fvl.data.scan`) and builds one index with exact lengths and
+modality per entry, which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list
+(the sampler yields whole batches of indices).
+
+Images that pass the scan but fail to decode at load time follow ``image_policy``:
+
+- ``raise``: fail, naming the sample and file;
+- ``skip``: count it, log it, and return instead another image sample chosen from ``(index, attempt)``
+  only, so a resumed run sees the same data; the run fails once more than ``max_skip_rate`` of the image
+  loads failed (checked after ``min_loads_for_rate`` loads), or when the scan already skipped more than
+  that fraction of the image records.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from fvl.data.encoding import SampleEncoder
+from fvl.data.images import ImageLoadError, ImageProcessor, load_image
+from fvl.data.mixture import open_source, weighted_records
+from fvl.data.scan import scan_source
+from fvl.data.sources import SourceSpec
+from fvl.data.stats import DataReport, SharedCounters
+
+log = logging.getLogger(__name__)
+
+_MAX_SUBSTITUTES = 16
+
+
+class ImageSkipRateError(RuntimeError):
+    """More images failed than ``max_skip_rate`` allows."""
+
+
+class ConversationDataset(Dataset):
+    """Samples of ``sources`` encoded by ``encoder``, images by ``processor`` (see module docstring)."""
+
+    def __init__(
+        self,
+        sources: Sequence[SourceSpec],
+        encoder: SampleEncoder,
+        processor: ImageProcessor,
+        image_policy: str = "skip",
+        max_skip_rate: float = 0.01,
+        min_loads_for_rate: int = 200,
+        seed: int = 0,
+        name: str = "train",
+    ) -> None:
+        if not sources:
+            raise ValueError(f"dataset {name!r} has no sources")
+        self.name = name
+        self.encoder = encoder
+        self.processor = processor
+        self.image_policy = image_policy
+        self.max_skip_rate = max_skip_rate
+        self.min_loads_for_rate = min_loads_for_rate
+        self.sources = [open_source(spec) for spec in sources]
+        self.report = DataReport()
+        self.entries: list[tuple[int, int]] = []
+        self.lengths: list[int] = []
+        self.has_image: list[bool] = []
+        for position, source in enumerate(self.sources):
+            scan = scan_source(source, encoder, image_policy)
+            self.report.merge(scan.report)
+            length_of = dict(zip(scan.kept, scan.lengths, strict=True))
+            image_of = dict(zip(scan.kept, scan.has_image, strict=True))
+            for record in weighted_records(scan.kept, source.spec.weight, seed, position):
+                self.entries.append((position, record))
+                self.lengths.append(length_of[record])
+                self.has_image.append(image_of[record])
+        self.image_entries = [i for i, flag in enumerate(self.has_image) if flag]
+        self.report.add("samples", amount=len(self.entries))
+        self.report.add("image_samples", amount=len(self.image_entries))
+        self.counters = SharedCounters(("image_loads", "skipped_image_load"))
+        log.info(self.report.summary(f"dataset {name!r}"))
+        self._check_scan_skip_rate()
+        if not self.entries:
+            raise ValueError(f"dataset {name!r} has no usable samples:\n{self.report.summary('report')}")
+
+    def _check_scan_skip_rate(self) -> None:
+        image_records = self.report.counts["image_records"]
+        skipped = self.report.counts["skipped_bad_image"]
+        if image_records and skipped / image_records > self.max_skip_rate:
+            raise ImageSkipRateError(
+                f"dataset {self.name!r}: {skipped} of {image_records} image files are missing or empty "
+                f"(> max_skip_rate {self.max_skip_rate}), e.g. {self.report.examples['skipped_bad_image']}; "
+                "check image_root and the files, or raise max_skip_rate"
+            )
+
+    def stats(self) -> dict[str, int]:
+        """Scan counts plus load-time counts summed over all worker processes."""
+        return {**self.report.counts, **self.counters.totals()}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int | list[int]) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, list):
+            return [self._item(i) for i in index]
+        return self._item(index)
+
+    def _item(self, index: int) -> dict[str, Any]:
+        entry = index
+        for attempt in range(_MAX_SUBSTITUTES):
+            position, record = self.entries[entry]
+            sample = self.sources[position].sample(record)
+            pixel_values = None
+            if sample.has_image:
+                try:
+                    pixel_values = self._load_pixels(sample.image)
+                except ImageLoadError as error:
+                    self._on_image_failure(sample.sample_id, error)
+                    entry = self._substitute(index, attempt)
+                    continue
+            encoded = self.encoder.encode(sample)
+            return {
+                "input_ids": torch.tensor(encoded.input_ids, dtype=torch.long),
+                "labels": torch.tensor(encoded.labels, dtype=torch.long),
+                "pixel_values": pixel_values,
+                "sample_id": sample.sample_id,
+            }
+        raise ImageSkipRateError(
+            f"dataset {self.name!r}: index {index} and {_MAX_SUBSTITUTES - 1} substitutes all failed to load images"
+        )
+
+    def _substitute(self, index: int, attempt: int) -> int:
+        """Another image entry, chosen from ``(index, attempt)`` only."""
+        choice = random.Random(index * 1_000_003 + attempt).randrange(len(self.image_entries))
+        return self.image_entries[choice]
+
+    def _load_pixels(self, image: Any) -> torch.Tensor:
+        self.counters.add("image_loads")
+        return self.processor(load_image(image))
+
+    def _on_image_failure(self, sample_id: str, error: ImageLoadError) -> None:
+        if self.image_policy == "raise":
+            raise ImageLoadError(f"sample {sample_id!r}: {error}; fix the file or set image_policy='skip'") from error
+        self.counters.add("skipped_image_load")
+        totals = self.counters.totals()
+        loads, skipped = totals["image_loads"], totals["skipped_image_load"]
+        log.warning(
+            "sample %r skipped and substituted (%d of %d image loads failed): %s", sample_id, skipped, loads, error
+        )
+        if loads >= self.min_loads_for_rate and skipped / loads > self.max_skip_rate:
+            raise ImageSkipRateError(
+                f"dataset {self.name!r}: {skipped} of {loads} image loads failed (> max_skip_rate "
+                f"{self.max_skip_rate}), last {sample_id!r}: {error}; fix the images or raise max_skip_rate"
+            )

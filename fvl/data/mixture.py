@@ -1,0 +1,28 @@
+"""Opening sources and mixing them with weights into one deterministic index of ``(source, record)`` pairs.
+
+A weight of ``w`` gives ``floor(w)`` copies of every kept record plus a subset of ``round(frac(w) * n)``
+records drawn with a generator seeded by ``(seed, source position)``, so the mixture is the same on every
+rank and every resumed run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from fvl.data.hf_source import HFSource
+from fvl.data.llava_source import LlavaSource
+from fvl.data.sources import RecordSource, SourceSpec
+
+
+def open_source(spec: SourceSpec) -> RecordSource:
+    """The reader for ``spec`` (LLaVA JSON/JSONL or Hugging Face ``datasets``)."""
+    return LlavaSource(spec) if spec.resolved_kind == "llava" else HFSource(spec)
+
+
+def weighted_records(kept: Sequence[int], weight: float, seed: int, position: int) -> list[int]:
+    """Record indices for one epoch of a source with ``weight`` (see module docstring)."""
+    whole = int(weight)
+    extra = round((weight - whole) * len(kept))
+    subset = random.Random(seed * 1_000_003 + position).sample(list(kept), extra)
+    return list(kept) * whole + sorted(subset)

@@ -1,0 +1,122 @@
+"""The normalised training sample: an id, an optional image reference and a validated conversation.
+
+Every source (LLaVA JSON/JSONL, Hugging Face ``datasets``) turns its records into :class:`Sample` through
+:func:`make_sample`, which accepts both LLaVA turns (``from: human|gpt|system``, ``value``) and chat turns
+(``role: user|assistant|system``, ``content``), checks the structure, and places the image placeholder:
+where the sample puts it, or at the start of the first user turn when the sample has an image but no
+placeholder. Structural problems raise :class:`SampleError` naming the sample, never a silent fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fvl.constants import IMAGE_TOKEN
+
+# LLaVA speaker names and chat roles, both mapped onto chat roles.
+_ROLE_NAMES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "system": "system",
+}
+
+# What an image reference may be: a file path, encoded bytes, a PIL image, or a `datasets` Image dict
+# ({"bytes": ..., "path": ...}). Sources decide; `fvl.data.images.load_image` opens all of them.
+ImageRef = Any
+
+
+class SampleError(ValueError):
+    """A record cannot be turned into a valid sample (bad structure, misplaced image placeholder)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation, with a chat role (``system``, ``user`` or ``assistant``)."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A conversation with at most one image; ``turns`` alternate user/assistant after an optional system turn."""
+
+    sample_id: str
+    turns: tuple[Turn, ...]
+    image: ImageRef | None = None
+
+    @property
+    def has_image(self) -> bool:
+        return self.image is not None
+
+
+def _parse_turn(raw: Any, sample_id: str, position: int) -> Turn:
+    if not isinstance(raw, Mapping):
+        raise SampleError(f"sample {sample_id!r}: turn {position} is {type(raw).__name__}, expected a mapping")
+    speaker = raw.get("from", raw.get("role"))
+    content = raw.get("value", raw.get("content"))
+    if speaker not in _ROLE_NAMES:
+        raise SampleError(
+            f"sample {sample_id!r}: turn {position} has speaker {speaker!r}; "
+            f"expected one of {sorted(_ROLE_NAMES)} under the key 'from' or 'role'"
+        )
+    if not isinstance(content, str):
+        raise SampleError(
+            f"sample {sample_id!r}: turn {position} has no text under 'value' or 'content' (got {content!r})"
+        )
+    return Turn(_ROLE_NAMES[speaker], content)
+
+
+def _check_structure(turns: Sequence[Turn], sample_id: str) -> None:
+    dialogue = turns[1:] if turns and turns[0].role == "system" else turns
+    if not dialogue:
+        raise SampleError(f"sample {sample_id!r}: the conversation has no user/assistant turns")
+    for position, turn in enumerate(dialogue):
+        expected = "user" if position % 2 == 0 else "assistant"
+        if turn.role != expected:
+            raise SampleError(
+                f"sample {sample_id!r}: turn {position} is {turn.role!r} where {expected!r} was expected; "
+                "conversations must alternate user/assistant after an optional leading system turn"
+            )
+    if dialogue[-1].role != "assistant":
+        raise SampleError(f"sample {sample_id!r}: the conversation ends with a user turn that has no answer")
+
+
+def place_image_token(turns: Sequence[Turn], sample_id: str, has_image: bool) -> list[Turn]:
+    """Check the placeholder count (one with an image, none without) and put it first when the text has none."""
+    counts = [turn.content.count(IMAGE_TOKEN) for turn in turns]
+    total = sum(counts)
+    if not has_image:
+        if total:
+            raise SampleError(
+                f"sample {sample_id!r}: the text contains {IMAGE_TOKEN!r} but the sample has no image; "
+                "add the image or remove the placeholder"
+            )
+        return list(turns)
+    if total > 1:
+        raise SampleError(f"sample {sample_id!r}: {total} {IMAGE_TOKEN!r} placeholders; one image allows one")
+    if total == 1:
+        holder = turns[counts.index(1)]
+        if holder.role != "user":
+            raise SampleError(
+                f"sample {sample_id!r}: {IMAGE_TOKEN!r} is in a {holder.role} turn, put it in a user turn"
+            )
+        return list(turns)
+    first_user = next(i for i, turn in enumerate(turns) if turn.role == "user")
+    placed = Turn("user", f"{IMAGE_TOKEN}\n{turns[first_user].content}")
+    return [*turns[:first_user], placed, *turns[first_user + 1 :]]
+
+
+def make_sample(sample_id: str, raw_turns: Any, image: ImageRef | None) -> Sample:
+    """Validate ``raw_turns`` (LLaVA or chat style) and return a :class:`Sample` with the placeholder placed."""
+    if isinstance(raw_turns, (str, bytes)) or not isinstance(raw_turns, Sequence):
+        raise SampleError(
+            f"sample {sample_id!r}: conversations must be a list of turns, got {type(raw_turns).__name__}"
+        )
+    turns = [_parse_turn(raw, sample_id, position) for position, raw in enumerate(raw_turns)]
+    _check_structure(turns, sample_id)
+    return Sample(sample_id, tuple(place_image_token(turns, sample_id, image is not None)), image)

@@ -1,0 +1,106 @@
+"""A length-grouped, modality-pure, DDP-aware batch sampler.
+
+Each epoch, separately for image and text-only samples (a batch never mixes them):
+
+1. shuffle the group with a generator seeded by ``seed + epoch`` (when ``shuffle``);
+2. cut it into mega-batches of ``batch_size × num_replicas × megabatch_mult`` and sort each by exact
+   length, longest first, so batches hold samples of similar length;
+3. cut into batches of ``batch_size`` and group ``num_replicas`` consecutive batches into a *step* (one batch
+   per rank, similar lengths across ranks). An incomplete last step is re-split into ``num_replicas``
+   smaller batches when it holds at least ``num_replicas`` samples; otherwise (or with ``drop_last``, which
+   also drops partial batches) its samples are dropped for this epoch and counted in ``dropped_last_epoch``.
+
+Steps of both groups are then shuffled together, and rank ``r`` takes batch ``r`` of every step: the shards
+are disjoint, every rank gets the same number of batches, and all ranks agree without communicating.
+
+The sampler yields lists of dataset indices and subclasses ``DistributedSampler`` so Lightning leaves it
+in place (no sampler injection) and calls ``set_epoch``; use it as
+``DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.utils.data import DistributedSampler
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class LengthGroupedSampler(DistributedSampler):
+    """Yields this rank's batches (lists of indices); see the module docstring."""
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        has_image: Sequence[bool],
+        batch_size: int,
+        num_replicas: int = 1,
+        rank: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        megabatch_mult: int = 50,
+    ) -> None:
+        if len(lengths) != len(has_image):
+            raise ValueError(f"{len(lengths)} lengths but {len(has_image)} modality flags")
+        if batch_size <= 0 or megabatch_mult <= 0:
+            raise ValueError(f"batch_size ({batch_size}) and megabatch_mult ({megabatch_mult}) must be positive")
+        super().__init__(lengths, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last)
+        self.lengths = list(lengths)
+        self.groups = [
+            [i for i, flag in enumerate(has_image) if flag],
+            [i for i, flag in enumerate(has_image) if not flag],
+        ]
+        self.batch_size = batch_size
+        self.megabatch_mult = megabatch_mult
+        self.dropped_last_epoch = 0
+
+    def _group_steps(self, group: list[int], generator: torch.Generator) -> tuple[list[list[list[int]]], int]:
+        if self.shuffle:
+            group = [group[i] for i in torch.randperm(len(group), generator=generator).tolist()]
+            megabatch = self.batch_size * self.num_replicas * self.megabatch_mult
+        else:
+            megabatch = max(len(group), 1)
+        ordered = [i for chunk in _chunks(group, megabatch) for i in sorted(chunk, key=lambda i: -self.lengths[i])]
+        batches = _chunks(ordered, self.batch_size)
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            dropped = len(batches.pop())
+        else:
+            dropped = 0
+        steps = _chunks(batches, self.num_replicas)
+        if steps and len(steps[-1]) < self.num_replicas:
+            tail = [i for batch in steps.pop() for i in batch]
+            if self.drop_last or len(tail) < self.num_replicas:
+                dropped += len(tail)
+            else:
+                steps.append([tail[r :: self.num_replicas] for r in range(self.num_replicas)])
+        return steps, dropped
+
+    def _steps(self) -> list[list[list[int]]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        steps: list[list[list[int]]] = []
+        self.dropped_last_epoch = 0
+        for group in self.groups:
+            group_steps, dropped = self._group_steps(group, generator)
+            steps += group_steps
+            self.dropped_last_epoch += dropped
+        if self.shuffle:
+            steps = [steps[i] for i in torch.randperm(len(steps), generator=generator).tolist()]
+        return steps
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter([step[self.rank] for step in self._steps()])
+
+    def __len__(self) -> int:
+        count = 0
+        for group in self.groups:
+            full, partial = divmod(len(group), self.batch_size)
+            batches = full if self.drop_last else full + (partial > 0)
+            steps, left = divmod(batches, self.num_replicas)
+            tail = len(group) - steps * self.num_replicas * self.batch_size
+            count += steps + (left > 0 and not self.drop_last and tail >= self.num_replicas)
+        return count

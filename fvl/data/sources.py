@@ -1,0 +1,113 @@
+"""Where samples come from: :class:`SourceSpec` (plain config) and the shared record-to-sample logic.
+
+A source is an indexable collection of records (dict-like rows). :class:`RecordSource` turns row ``i`` into
+a :class:`~fvl.data.sample.Sample` through the spec's column mapping (``id``, ``image``, ``conversations``),
+resolving relative image paths against ``image_root``. Concrete sources only say how rows are read:
+:mod:`fvl.data.llava_source` (JSON / JSONL files) and :mod:`fvl.data.hf_source` (Hugging Face ``datasets``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from fvl.data.sample import ImageRef, Sample, SampleError, make_sample
+
+SOURCE_KINDS = ("auto", "llava", "hf")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One data source and its share of the mixture.
+
+    ``path``: a LLaVA ``.json``/``.jsonl`` file, a directory saved with ``Dataset.save_to_disk``, a data file
+    or directory ``datasets.load_dataset`` reads (parquet, json, csv), or a hub name (when online).
+    ``kind``: ``llava`` | ``hf`` | ``auto`` (``.json``/``.jsonl`` → llava, anything else → hf).
+    ``weight``: copies per epoch; the integer part repeats every sample, the fraction adds a seeded subset.
+    ``image_root``: the directory relative image paths are resolved against.
+    ``split``: the split of a hub dataset or ``DatasetDict``. ``*_column``: the column mapping.
+    ``name``: the name used in reports and default sample ids (default: the file's stem).
+    """
+
+    path: str
+    kind: str = "auto"
+    image_root: str | None = None
+    weight: float = 1.0
+    split: str = "train"
+    id_column: str = "id"
+    image_column: str = "image"
+    conversations_column: str = "conversations"
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise ValueError(f"source {self.path!r}: kind {self.kind!r} is unknown; use one of {SOURCE_KINDS}")
+        if not self.weight >= 0:
+            raise ValueError(f"source {self.path!r}: weight must be >= 0, got {self.weight}")
+        object.__setattr__(self, "path", os.fspath(self.path))
+        if self.name is None:
+            object.__setattr__(self, "name", Path(self.path).stem or self.path)
+
+    @property
+    def resolved_kind(self) -> str:
+        if self.kind != "auto":
+            return self.kind
+        return "llava" if Path(self.path).suffix.lower() in (".json", ".jsonl") else "hf"
+
+    @classmethod
+    def coerce(cls, value: SourceSpec | Mapping[str, Any] | str | os.PathLike) -> SourceSpec:
+        """Accept a spec, a mapping of its fields (e.g. a Hydra node) or a bare path."""
+        if isinstance(value, SourceSpec):
+            return value
+        if isinstance(value, (str, os.PathLike)):
+            return cls(path=os.fspath(value))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"source spec has unknown keys {unknown}; known keys are {sorted(known)}")
+        return cls(**{key: value[key] for key in value})
+
+
+class RecordSource:
+    """Base of all sources: ``len(source)`` rows, ``source.sample(i)`` the validated sample of row ``i``."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+        self.name: str = spec.name
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def record(self, index: int) -> Mapping[str, Any]:
+        """Row ``index`` as a mapping of column name to value."""
+        raise NotImplementedError
+
+    def sample(self, index: int) -> Sample:
+        row = self.record(index)
+        sample_id = row.get(self.spec.id_column)
+        sample_id = f"{self.name}:{index}" if sample_id is None else str(sample_id)
+        if self.spec.conversations_column not in row:
+            raise SampleError(
+                f"sample {sample_id!r} of source {self.name!r} has no column {self.spec.conversations_column!r} "
+                f"(columns: {sorted(row)}); set conversations_column in the source spec"
+            )
+        image = self._resolve_image(row.get(self.spec.image_column), sample_id)
+        return make_sample(sample_id, row[self.spec.conversations_column], image)
+
+    def _resolve_image(self, ref: ImageRef | None, sample_id: str) -> ImageRef | None:
+        if isinstance(ref, (list, tuple)):
+            if len(ref) > 1:
+                raise SampleError(f"sample {sample_id!r} of source {self.name!r} has {len(ref)} images; one is allowed")
+            ref = ref[0] if ref else None
+        if isinstance(ref, (str, os.PathLike)):
+            return self._resolve_path(ref) if os.fspath(ref) else None
+        if isinstance(ref, dict) and ref.get("bytes") is None and ref.get("path"):
+            return self._resolve_path(ref["path"])
+        return ref
+
+    def _resolve_path(self, path: str | os.PathLike) -> str:
+        root = self.spec.image_root
+        return os.fspath(path) if root is None or os.path.isabs(path) else os.path.join(root, path)

@@ -1,0 +1,121 @@
+"""Question types of the synthetic instruction set, drawn so that answers are balanced within each question.
+
+Each type has a question template with slots (e.g. the shape asked about) and a one-word answer set. A
+:class:`BalancedStream` walks through every (slot, answer) pair once per shuffled pass and builds a scene in
+which that answer is true, so, per exact question text, every answer is (near) equally frequent: the
+question alone predicts the answer no better than chance, and a model must look at the image (the "prior
+trap" of DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fvl.data.synthetic_scene import CELLS, COLOURS, COLUMNS, ROWS, SHAPES, WORDS, Scene, Shape, random_shapes
+
+NUMBERS = ("one", "two", "three")
+Slot = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One drawn question: its type, text, answer and a scene where the answer holds."""
+
+    kind: str
+    text: str
+    answer: str
+    scene: Scene
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    """A template over ``slots`` with the answer set ``answers``; ``build`` makes a scene for (slot, answer)."""
+
+    name: str
+    template: str
+    slots: tuple[Slot, ...]
+    answers: tuple[str, ...]
+    build: Callable[[Slot, str, random.Random], Scene]
+
+
+def _with_target(rng: random.Random, target: Shape) -> Scene:
+    return Scene(random_shapes(rng, rng.randint(1, 3), (target,)))
+
+
+def _colour_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
+    return _with_target(rng, Shape(slot["shape"], answer, rng.choice(CELLS)))
+
+
+def _shape_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
+    return _with_target(rng, Shape(answer, slot["colour"], rng.choice(CELLS)))
+
+
+def _count_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
+    return Scene(random_shapes(rng, NUMBERS.index(answer) + 1))
+
+
+def _side(axis: int) -> Callable[[Slot, str, random.Random], Scene]:
+    """Scenes for a left/right (``axis`` 1) or top/bottom (``axis`` 0) question."""
+    names = (ROWS, COLUMNS)[axis]
+
+    def build(slot: Slot, answer: str, rng: random.Random) -> Scene:
+        cells = [cell for cell in CELLS if cell[axis] == names.index(answer)]
+        return _with_target(rng, Shape(slot["shape"], slot["colour"], rng.choice(cells)))
+
+    return build
+
+
+def _text_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
+    return Scene(word=answer)
+
+
+_SHAPE_SLOTS = tuple({"shape": shape} for shape in SHAPES)
+_COLOUR_SLOTS = tuple({"colour": colour} for colour in COLOURS)
+_OBJECT_SLOTS = tuple({"colour": colour, "shape": shape} for colour, shape in itertools.product(COLOURS, SHAPES))
+
+QUESTION_TYPES = (
+    QuestionType("colour", "What colour is the {shape}?", _SHAPE_SLOTS, tuple(COLOURS), _colour_scene),
+    QuestionType("shape", "What shape is the {colour} one?", _COLOUR_SLOTS, SHAPES, _shape_scene),
+    QuestionType("count", "How many shapes are there?", ({},), NUMBERS, _count_scene),
+    QuestionType("horizontal", "Is the {colour} {shape} on the left or the right?", _OBJECT_SLOTS, COLUMNS, _side(1)),
+    QuestionType("vertical", "Is the {colour} {shape} at the top or the bottom?", _OBJECT_SLOTS, ROWS, _side(0)),
+    QuestionType("text", "What is the text in the image?", ({},), WORDS, _text_scene),
+)
+
+
+class BalancedStream:
+    """Endless questions of one type: passes over the slots in shuffled order, all answers of a slot in a row.
+
+    Each pass yields every (slot, answer) pair once; grouping a slot's answers keeps every question text
+    balanced at any cut-off (at most one text is part-way through its answers).
+    """
+
+    def __init__(self, question_type: QuestionType, rng: random.Random) -> None:
+        self.question_type = question_type
+        self._rng = rng
+        self._pairs = self._passes()
+
+    def _passes(self) -> Iterator[tuple[Slot, str]]:
+        slots, answers = self.question_type.slots, self.question_type.answers
+        while True:
+            for slot in self._rng.sample(slots, len(slots)):
+                for answer in self._rng.sample(answers, len(answers)):
+                    yield slot, answer
+
+    def draw(self) -> Question:
+        slot, answer = next(self._pairs)
+        kind = self.question_type
+        return Question(kind.name, kind.template.format(**slot), answer, kind.build(slot, answer, self._rng))
+
+
+def follow_up(scene: Scene, rng: random.Random) -> tuple[str, str] | None:
+    """A second question about a shape of ``scene`` (colour or shape of it), or None for a word scene."""
+    if not scene.shapes:
+        return None
+    shape = rng.choice(scene.shapes)
+    if rng.random() < 0.5:
+        return QUESTION_TYPES[0].template.format(shape=shape.kind), shape.colour
+    return QUESTION_TYPES[1].template.format(colour=shape.colour), shape.kind
