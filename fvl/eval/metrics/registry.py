@@ -1,0 +1,60 @@
+"""Metric registry: a metric name → its class, built from a benchmark's references and fed from its samples."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from fvl.eval.metrics.anls import ANLS
+from fvl.eval.metrics.base import BenchmarkMetric
+from fvl.eval.metrics.exact_match import ExactMatch
+from fvl.eval.metrics.mme import MMEScore
+from fvl.eval.metrics.mmmu import MMMUAccuracy
+from fvl.eval.metrics.multiple_choice import MultipleChoiceAccuracy
+from fvl.eval.metrics.ocrbench import OCRBenchScore
+from fvl.eval.metrics.pope import POPEMetric
+from fvl.eval.metrics.relaxed_accuracy import RelaxedAccuracy
+from fvl.eval.metrics.vqa_accuracy import VQAAccuracy
+from fvl.eval.sample import EvalSample
+
+METRICS: dict[str, Callable[..., BenchmarkMetric]] = {
+    "vqa_accuracy": VQAAccuracy,
+    "exact_match": ExactMatch,
+    "anls": ANLS,
+    "relaxed_accuracy": RelaxedAccuracy,
+    "ocrbench": OCRBenchScore,
+    "pope": POPEMetric,
+    "mme": MMEScore,
+    "multiple_choice": MultipleChoiceAccuracy,
+    "multiple_choice_circular": partial(MultipleChoiceAccuracy, group_label="circular"),
+    "multiple_choice_pairs": partial(MultipleChoiceAccuracy, group_label="pair"),
+    "mmmu": MMMUAccuracy,
+}
+
+
+def build_metric(name: str, references: Sequence[EvalSample]) -> BenchmarkMetric:
+    """A fresh metric for a benchmark, declaring every category and group found in its references.
+
+    Build it from the *whole* benchmark on every rank (not from a shard), so that states line up across ranks.
+    """
+    if name not in METRICS:
+        raise KeyError(f"unknown metric {name!r}; available: {sorted(METRICS)}")
+    categories = sorted({sample.category for sample in references if sample.category is not None})
+    groups = {sample.group: sample.category for sample in references if sample.group is not None}
+    return METRICS[name](categories=categories, groups=groups)
+
+
+def update_metric(metric: BenchmarkMetric, samples: Sequence[EvalSample], predictions: Sequence[str]) -> int:
+    """Feed a metric the labelled samples among `samples` with their predictions; returns how many were fed."""
+    if len(samples) != len(predictions):
+        raise ValueError(f"got {len(predictions)} predictions for {len(samples)} samples")
+    labelled = [(sample, prediction) for sample, prediction in zip(samples, predictions, strict=True) if sample.answers]
+    if labelled:
+        metric.update(
+            [prediction for _, prediction in labelled],
+            [sample.answers for sample, _ in labelled],
+            options=[sample.options for sample, _ in labelled],
+            categories=[sample.category for sample, _ in labelled],
+            groups=[sample.group for sample, _ in labelled],
+        )
+    return len(labelled)

@@ -1,0 +1,53 @@
+"""The samples of one benchmark: references held in memory, images decoded only when a sample is accessed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+
+from PIL import Image
+
+from fvl.eval.sample import EvalSample
+
+ImageLoader = Callable[[int], Image.Image | None]
+
+
+class SampleSet(Sequence[EvalSample]):
+    """A lazy sequence of `EvalSample`s.
+
+    `references[i]` is sample i without its image (cheap: what scoring needs); `self[i]` adds the image through
+    `image_at(i)`, so a 200k-question benchmark never holds all its images at once. `num_filtered` counts the
+    rows of the source that were left out on purpose (e.g. SEED-Bench video questions), so that nothing is
+    dropped silently.
+    """
+
+    def __init__(
+        self,
+        references: Sequence[EvalSample],
+        image_at: ImageLoader | None = None,
+        *,
+        num_filtered: int = 0,
+        source: str = "",
+    ) -> None:
+        self.references: list[EvalSample] = list(references)
+        self._image_at = image_at
+        self.num_filtered = num_filtered
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.references)
+
+    def __getitem__(self, index: int) -> EvalSample:  # type: ignore[override]
+        if not isinstance(index, int):
+            raise TypeError(f"SampleSet indices must be integers, got {type(index).__name__}")
+        reference = self.references[index]
+        if self._image_at is None:
+            return reference
+        try:
+            image = self._image_at(index if index >= 0 else len(self) + index)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot read the image of sample {reference.id!r} in {self.source}: {error}") from error
+        return replace(reference, image=image)
+
+    def __iter__(self) -> Iterator[EvalSample]:
+        return (self[i] for i in range(len(self)))

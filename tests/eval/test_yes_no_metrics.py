@@ -1,0 +1,81 @@
+"""POPE's strict yes/no parse and metrics; MME's parse, acc+ image pairs and perception/cognition sums."""
+
+import pytest
+
+from fvl.eval.metrics import MMEScore, POPEMetric, parse_mme, parse_pope
+
+
+@pytest.mark.parametrize(
+    ("reply", "parsed"),
+    [
+        ("Yes", "yes"),
+        ("yes.", "yes"),
+        ("No", "no"),
+        ("No, there is no dog.", "no"),
+        ("Yes, there is not only one dog.", "yes"),  # the first word decides
+        ("There is no dog in the image.", "no"),
+        ("The dog is not visible.", "no"),
+        ("There is a dog. It is not brown.", "yes"),  # only the first sentence counts
+        ("I see a dog", "yes"),
+        ("", "yes"),
+    ],
+)
+def test_pope_parse(reply: str, parsed: str) -> None:
+    assert parse_pope(reply) == parsed
+
+
+@pytest.mark.parametrize(
+    ("reply", "parsed"),
+    [("Yes", "yes"), ("no.", "no"), ("Yes, it is.", "yes"), ("Not at all", "no"), ("Maybe", "other"), ("", "other")],
+)
+def test_mme_parse(reply: str, parsed: str) -> None:
+    assert parse_mme(reply) == parsed
+
+
+def test_pope_metrics_per_split_and_pooled() -> None:
+    metric = POPEMetric(categories=["adversarial", "random"])
+    replies = ["Yes", "Yes", "No", "no, none", "yes", "There is no cat."]
+    golds = ["yes", "no", "no", "yes", "yes", "no"]
+    splits = ["random", "random", "random", "random", "adversarial", "adversarial"]
+    metric.update(replies, [[g] for g in golds], categories=splits)
+    scores = metric.compute()
+    # pooled: tp=2 (1, 5), fp=1 (2), tn=2 (3, 6), fn=1 (4)
+    assert scores["accuracy"] == pytest.approx(4 / 6)
+    assert scores["precision"] == pytest.approx(2 / 3)
+    assert scores["recall"] == pytest.approx(2 / 3)
+    assert scores["f1"] == pytest.approx(2 / 3)
+    assert scores["yes_ratio"] == pytest.approx(3 / 6)
+    assert scores["random/accuracy"] == 0.5
+    assert scores["random/precision"] == 0.5
+    assert scores["adversarial/f1"] == 1.0
+    assert scores["adversarial/yes_ratio"] == 0.5
+
+
+def test_pope_rejects_non_yes_no_reference() -> None:
+    with pytest.raises(ValueError, match="expected 'yes' or 'no'"):
+        POPEMetric().update(["yes"], [["maybe"]])
+
+
+def test_mme_acc_plus_needs_both_questions_of_an_image() -> None:
+    images = {"existence/1.jpg": "existence", "existence/2.jpg": "existence", "code_reasoning/1.png": "code_reasoning"}
+    metric = MMEScore(categories=["code_reasoning", "existence"], groups=images)
+    metric.update(
+        ["Yes", "No", "Yes", "Yes", "No", "No"],
+        [["Yes"], ["No"], ["Yes"], ["No"], ["Yes"], ["No"]],
+        categories=["existence"] * 4 + ["code_reasoning"] * 2,
+        groups=["existence/1.jpg"] * 2 + ["existence/2.jpg"] * 2 + ["code_reasoning/1.png"] * 2,
+    )
+    scores = metric.compute()
+    assert scores["existence/acc"] == 0.75
+    assert scores["existence/acc_plus"] == 0.5  # image 2 has one wrong answer
+    assert scores["existence/score"] == pytest.approx(125.0)
+    assert scores["code_reasoning/acc"] == 0.5
+    assert scores["code_reasoning/acc_plus"] == 0.0
+    assert scores["perception"] == pytest.approx(125.0)
+    assert scores["cognition"] == pytest.approx(50.0)
+    assert scores["total"] == pytest.approx(175.0)
+
+
+def test_mme_requires_images() -> None:
+    with pytest.raises(ValueError, match="image id"):
+        MMEScore(categories=["existence"]).update(["yes"], [["yes"]], categories=["existence"])
