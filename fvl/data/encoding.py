@@ -55,7 +55,7 @@ def image_token_id(tokenizer: PreTrainedTokenizerBase) -> int:
         raise ValueError(
             f"the tokenizer splits {IMAGE_TOKEN!r} into {len(ids)} tokens; register it as a special token first "
             "(tokenizer.add_special_tokens({'additional_special_tokens': ['<image>']}) or "
-            "fvl.models.language_model.add_image_token)"
+            "fvl.models.language_model.prepare_tokenizer)"
         )
     return ids[0]
 
