@@ -15,6 +15,7 @@ Images that pass the scan but fail to decode at load time follow ``image_policy`
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 from collections.abc import Sequence
@@ -117,7 +118,7 @@ class ConversationDataset(Dataset):
                     pixel_values = self._load_pixels(sample.image)
                 except ImageLoadError as error:
                     self._on_image_failure(sample.sample_id, error)
-                    entry = self._substitute(index, attempt)
+                    entry = self._substitute(index, attempt, entry)
                     continue
             encoded = self.encoder.encode(sample)
             return {
@@ -130,10 +131,13 @@ class ConversationDataset(Dataset):
             f"dataset {self.name!r}: index {index} and {_MAX_SUBSTITUTES - 1} substitutes all failed to load images"
         )
 
-    def _substitute(self, index: int, attempt: int) -> int:
-        """Another image entry, chosen from ``(index, attempt)`` only."""
-        choice = random.Random(index * 1_000_003 + attempt).randrange(len(self.image_entries))
-        return self.image_entries[choice]
+    def _substitute(self, index: int, attempt: int, failed: int) -> int:
+        """An image entry other than ``failed``, chosen from ``(index, attempt)`` only."""
+        others = len(self.image_entries) - 1
+        if others == 0:
+            raise ImageSkipRateError(f"dataset {self.name!r}: its only image sample failed to load")
+        choice = random.Random(index * 1_000_003 + attempt).randrange(others)
+        return self.image_entries[choice + (choice >= bisect.bisect_left(self.image_entries, failed))]
 
     def _load_pixels(self, image: Any) -> torch.Tensor:
         self.counters.add("image_loads")
