@@ -1,0 +1,165 @@
+"""The benchmark registry: each public benchmark as data (hub layout columns, prompt suffix, metric), plus `custom`.
+
+Prompt texts follow lmms-eval's default prompts for each task. MMBench's circular-shift copies share
+`index % 1_000_000` (the copies of question i have indices i + k·10⁶), which is the grouping key of its circular
+accuracy. MME groups the two questions of an image by `category/question_id` (the image file name).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from typing import Any
+
+from fvl.eval.benchmarks.base import Benchmark
+from fvl.eval.benchmarks.judged import JudgedBenchmark
+from fvl.eval.benchmarks.options import options_in_text
+from fvl.eval.benchmarks.prompt import LETTER_ANSWER, SHORT_ANSWER, PromptFormat
+from fvl.eval.benchmarks.synthetic import SyntheticBenchmark
+from fvl.eval.benchmarks.table import ImageJoin, Row, TableBenchmark
+from fvl.eval.metrics.registry import METRICS
+
+SHORT = PromptFormat(SHORT_ANSWER)
+LETTER = PromptFormat(LETTER_ANSWER)
+VIZWIZ = PromptFormat("\nWhen the provided information is insufficient, respond with 'Unanswerable'." + SHORT_ANSWER)
+MMBENCH = PromptFormat("\n" + LETTER_ANSWER, hint="{hint} ", options_intro=" There are several options:\n")
+MMSTAR = PromptFormat(LETTER_ANSWER.removesuffix("."), show_options=False)  # lmms-eval's MMStar text has no period
+SCIENCEQA = PromptFormat(LETTER_ANSWER, hint="Context: {hint}\n")
+CVBENCH = PromptFormat(
+    prefix="Note: You only need to respond with {letters} without providing any additional information.\n\n",
+    show_options=False,
+)
+MMMU = PromptFormat("\n\n" + LETTER_ANSWER.lstrip("\n"), open_suffix="\n\n" + SHORT_ANSWER.lstrip("\n"))
+_MMMU_ID = re.compile(r"^[a-z]+_(.+)_\d+$")
+
+
+def mmmu_subject(row: Row) -> str:
+    """The subject of an MMMU question from its id: "validation_Art_Theory_3" → "Art_Theory"."""
+    match = _MMMU_ID.match(row["id"])
+    if not match:
+        raise ValueError(f"MMMU id {row['id']!r} is not <split>_<Subject>_<n>")
+    return match.group(1)
+
+
+def mmmu_answers(row: Row) -> list[str]:
+    """MMMU's answer cell: a letter, a string, or a Python-literal list of accepted strings."""
+    answer = str(row["answer"]).strip()
+    return [str(item) for item in ast.literal_eval(answer)] if answer.startswith("[") else [answer]
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    benchmark.name: benchmark
+    for benchmark in (
+        TableBenchmark(
+            "vqav2", "vqa_accuracy", "lmms-lab/VQAv2", "validation", answers="answers", id="question_id",
+            category="answer_type", prompt=SHORT,
+        ),
+        TableBenchmark(
+            "textvqa", "vqa_accuracy", "lmms-lab/textvqa", "validation", answers="answers", id="question_id",
+            prompt=SHORT,
+        ),
+        TableBenchmark(
+            "vizwiz", "vqa_accuracy", "lmms-lab/VizWiz-VQA", "val", answers="answers", id="question_id", prompt=VIZWIZ
+        ),
+        TableBenchmark(
+            "gqa", "exact_match", "lmms-lab/GQA", "testdev", subset="testdev_balanced_instructions", id="id",
+            image_join=ImageJoin("testdev_balanced_images", key="imageId"), prompt=SHORT,
+        ),
+        TableBenchmark(
+            "docvqa", "anls", "lmms-lab/DocVQA", "validation", subset="DocVQA", answers="answers", id="questionId",
+            prompt=SHORT, primary="anls",
+        ),
+        TableBenchmark(
+            "infovqa", "anls", "lmms-lab/DocVQA", "validation", subset="InfographicVQA", answers="answers",
+            id="questionId", prompt=SHORT, primary="anls",
+        ),
+        TableBenchmark("chartqa", "relaxed_accuracy", "lmms-lab/ChartQA", "test", category="type", prompt=SHORT),
+        TableBenchmark("ocrbench", "ocrbench", "echo840/OCRBench", "test", category="question_type", primary="score"),
+        TableBenchmark(
+            "pope", "pope", "lmms-lab/POPE", "test", id="question_id", category="category", prompt=SHORT, primary="f1"
+        ),
+        TableBenchmark(
+            "mme", "mme", "lmms-lab/MME", "test", category="category",
+            group=lambda row: f"{row['category']}/{row['question_id']}", prompt=SHORT, primary="perception",
+        ),
+        TableBenchmark(
+            "mmbench", "multiple_choice_circular", "lmms-lab/MMBench", "dev", subset="en", id="index",
+            options=("A", "B", "C", "D", "E"), hint="hint", category="category",
+            group=lambda row: str(int(row["index"]) % 1_000_000), prompt=MMBENCH, primary="circular_accuracy",
+        ),
+        TableBenchmark(
+            "seedbench", "multiple_choice", "lmms-lab/SEED-Bench", "test", id="question_id",
+            options=("choice_a", "choice_b", "choice_c", "choice_d"), category="question_type_id",
+            keep=lambda row: row["data_type"] == "image", prompt=LETTER,
+        ),
+        TableBenchmark(
+            "mmstar", "multiple_choice", "Lin-Chen/MMStar", "val", id="index",
+            options=lambda row: options_in_text(row["question"]), category="category", prompt=MMSTAR,
+            primary="macro_accuracy",
+        ),
+        TableBenchmark(
+            "scienceqa_img", "multiple_choice", "lmms-lab/ScienceQA", "test", subset="ScienceQA-IMG",
+            options="choices", answer_is_index=True, hint="hint", prompt=SCIENCEQA,
+        ),
+        TableBenchmark(
+            "ai2d", "multiple_choice", "lmms-lab/ai2d", "test", options="options", answer_is_index=True, prompt=LETTER
+        ),
+        TableBenchmark(
+            "realworldqa", "multiple_choice", "lmms-lab/RealWorldQA", "test",
+            options=lambda row: options_in_text(row["question"]), prompt=PromptFormat(show_options=False),
+        ),
+        TableBenchmark(
+            "cvbench", "multiple_choice", "nyu-visionx/CV-Bench", "test", question="prompt", id="idx",
+            options="choices", category=lambda row: f"{row['type']}/{row['source']}", prompt=CVBENCH,
+            primary="macro_accuracy",
+        ),
+        TableBenchmark(
+            "mmvp", "multiple_choice_pairs", "MMVP/MMVP", question="Question", answers="Correct Answer", id="Index",
+            options="Options", group=lambda row: str((int(row["Index"]) - 1) // 2),
+            image_path=lambda row: f"MMVP Images/{row['Index']}.jpg", prompt=LETTER, primary="pair_accuracy",
+        ),
+        TableBenchmark(
+            "mmmu", "mmmu", "MMMU/MMMU", "validation", answers=mmmu_answers, id="id", image="image_1",
+            options="options", category=mmmu_subject, prompt=MMMU,
+        ),
+        SyntheticBenchmark(),
+        JudgedBenchmark("mmvet", "lmms-lab/MMVet"),
+        JudgedBenchmark("llava_wild", "lmms-lab/llava-bench-in-the-wild"),
+        JudgedBenchmark("hallusionbench", "lmms-lab/HallusionBench"),
+        JudgedBenchmark("mathvista", "AI4Math/MathVista"),
+    )
+}  # fmt: skip
+
+
+def benchmark_names() -> list[str]:
+    """Every name `get_benchmark` accepts."""
+    return sorted([*BENCHMARKS, "custom"])
+
+
+def get_benchmark(name: str, **overrides: Any) -> Benchmark:
+    """A registered benchmark, with fields overridden (e.g. `split`, `prompt`, column names).
+
+    `custom` is a table benchmark over the user's own JSON/JSONL/parquet/CSV file or `save_to_disk` folder:
+    `get_benchmark("custom", metric="exact_match", question="q", answers="a", image="img", image_root=...)`;
+    `name=` renames it in the results.
+    """
+    if name == "custom":
+        metric = overrides.get("metric")
+        if metric not in METRICS:
+            raise ValueError(f"a custom benchmark needs metric= one of {sorted(METRICS)}, got {metric!r}")
+        return _build(TableBenchmark, {"name": "custom", **overrides})
+    if name not in BENCHMARKS:
+        raise KeyError(f"unknown benchmark {name!r}; available: {benchmark_names()}")
+    benchmark = BENCHMARKS[name]
+    return _build(lambda **fields: dataclasses.replace(benchmark, **fields), overrides) if overrides else benchmark
+
+
+def _build(factory: Any, fields: dict[str, Any]) -> Benchmark:
+    try:
+        return factory(**fields)
+    except TypeError as error:
+        known = [f.name for f in dataclasses.fields(TableBenchmark)]
+        raise TypeError(
+            f"bad benchmark settings {sorted(fields)} ({error}); table benchmark fields: {known}"
+        ) from error
