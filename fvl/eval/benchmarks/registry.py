@@ -137,22 +137,31 @@ def benchmark_names() -> list[str]:
     return sorted([*BENCHMARKS, "custom"])
 
 
-def get_benchmark(name: str, **overrides: Any) -> Benchmark:
-    """A registered benchmark, with fields overridden (e.g. `split`, `prompt`, column names).
+def get_benchmark(name: str, /, **overrides: Any) -> Benchmark:
+    """A registered benchmark, with fields overridden (e.g. `split`, `prompt`, column names); `suffix=` replaces
+    just the prompt suffix.
 
     `custom` is a table benchmark over the user's own JSON/JSONL/parquet/CSV file or `save_to_disk` folder:
     `get_benchmark("custom", metric="exact_match", question="q", answers="a", image="img", image_root=...)`;
     `name=` renames it in the results.
     """
+    suffix = overrides.pop("suffix", None)
     if name == "custom":
-        metric = overrides.get("metric")
-        if metric not in METRICS:
-            raise ValueError(f"a custom benchmark needs metric= one of {sorted(METRICS)}, got {metric!r}")
-        return _build(TableBenchmark, {"name": "custom", **overrides})
-    if name not in BENCHMARKS:
+        if overrides.get("metric") not in METRICS:
+            raise ValueError(
+                f"a custom benchmark needs metric= one of {sorted(METRICS)}, got {overrides.get('metric')!r}"
+            )
+        benchmark = _build(TableBenchmark, {"name": "custom", **overrides})
+    elif name in BENCHMARKS:
+        base = BENCHMARKS[name]
+        benchmark = _build(lambda **fields: dataclasses.replace(base, **fields), overrides) if overrides else base
+    else:
         raise KeyError(f"unknown benchmark {name!r}; available: {benchmark_names()}")
-    benchmark = BENCHMARKS[name]
-    return _build(lambda **fields: dataclasses.replace(benchmark, **fields), overrides) if overrides else benchmark
+    if suffix is None:
+        return benchmark
+    if not isinstance(benchmark, TableBenchmark):
+        raise TypeError(f"benchmark {name} has no prompt suffix to set")
+    return dataclasses.replace(benchmark, prompt=dataclasses.replace(benchmark.prompt, suffix=suffix))
 
 
 def _build(factory: Any, fields: dict[str, Any]) -> Benchmark:
