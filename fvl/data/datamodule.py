@@ -2,11 +2,12 @@
 
 All options are plain values or small dataclasses (or mappings of their fields), so Hydra can build it; the
 model-dependent pieces (``tokenizer`` with ``<image>`` registered, ``num_image_tokens``, image size and
-normalisation) are plain arguments too, typically filled from the model::
+normalisation) are plain arguments too, filled from the model by ``for_model``::
 
     dm = FVLDataModule(train=[{"path": "data/synthetic/instruct.json"}], val=[...], tokenizer=model.tokenizer,
                        num_image_tokens=model.num_image_tokens, image={"size": 128, "policy": "pad"},
                        format="chat", batch_size=32)
+    dm = FVLDataModule.for_model(model, train=..., image={"policy": "pad"}, format="chat", batch_size=32)
 
 ``stats()`` returns the counts of every split for logging: from the scan (records, image_records, samples,
 image_samples, truncated, dropped_overlong, skipped_bad_image), from loading in the workers (image_loads,
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import lightning as L
@@ -74,7 +75,7 @@ class FVLDataModule(L.LightningDataModule):
         system_prompt: str | None = None,
         max_length: int | None = 2048,
         overlong: str = "truncate",
-        image_policy: str = "skip",
+        bad_image_policy: str = "skip",
         max_skip_rate: float = 0.01,
         batch_size: int = 16,
         val_batch_size: int | None = None,
@@ -89,7 +90,7 @@ class FVLDataModule(L.LightningDataModule):
         self.tokenizer = tokenizer
         self.encoder = SampleEncoder(tokenizer, num_image_tokens, format, system_prompt, max_length, overlong)
         self.image_settings = _as(ImageSettings, image or ImageSettings())
-        self.image_policy = image_policy
+        self.bad_image_policy = bad_image_policy
         self.max_skip_rate = max_skip_rate
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
@@ -100,6 +101,20 @@ class FVLDataModule(L.LightningDataModule):
         self.collator = TrainCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, ConversationDataset] = {}
         self.samplers: dict[str, LengthGroupedSampler] = {}
+
+    @classmethod
+    def for_model(cls, model: Any, **options: Any) -> FVLDataModule:
+        """Build for ``model`` (a ``FlorenceVL``): its tokenizer, visual-token count, image size and statistics.
+
+        ``options`` are the other constructor arguments; ``image`` may set only the policy (square|pad), or a
+        size/mean/std equal to the model's.
+        """
+        wanted = ImageSettings(model.image_size, mean=tuple(model.image_mean), std=tuple(model.image_std))
+        settings = ImageSettings(**{**asdict(wanted), **(options.pop("image", None) or {})})
+        for key in ("size", "mean", "std"):
+            if getattr(settings, key) != getattr(wanted, key):
+                raise ValueError(f"data image {key} {getattr(settings, key)} differs from the model's; remove it")
+        return cls(tokenizer=model.tokenizer, num_image_tokens=model.num_image_tokens, image=settings, **options)
 
     def prepare_data(self) -> None:
         """Generates the synthetic dataset when configured (``synthetic``: options of ``ensure_synthetic``)."""
@@ -112,7 +127,7 @@ class FVLDataModule(L.LightningDataModule):
                 sources,
                 self.encoder,
                 ImageProcessor(self.image_settings),
-                image_policy=self.image_policy,
+                bad_image_policy=self.bad_image_policy,
                 max_skip_rate=self.max_skip_rate,
                 seed=self.seed,
                 name=split,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from transformers import PreTrainedTokenizerFast
 
@@ -129,11 +127,30 @@ def test_generation_prompt(named_tokenizer) -> None:
     assert tokenizer.decode(plain).replace(tokenizer.bos_token, "") == "<image>" * 4 + "\n"
 
 
-def with_template(template: str) -> PreTrainedTokenizerFast:
-    tokenizer = copy.deepcopy(tiny_llm_tokenizer())
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+def with_template(template: str, specials: tuple[str, ...] = ()) -> PreTrainedTokenizerFast:
+    tokenizer = tiny_llm_tokenizer()
+    tokenizer.add_special_tokens({"additional_special_tokens": [*specials, "<image>"]})
     tokenizer.chat_template = template
     return tokenizer
+
+
+# SmolLM2-Instruct's ChatML template: it injects a default system prompt when the conversation has none.
+SMOLLM2_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def test_chatml_template_with_injected_system_prompt() -> None:
+    tokenizer = with_template(SMOLLM2_TEMPLATE, ("<|im_start|>", "<|im_end|>"))
+    encoder = SampleEncoder(tokenizer, N_IMAGE, "chat")
+    encoded = encoder.encode(make_sample("chatml", turns(("Shape?", "star"), ("Colour?", "red")), "a.png"))
+    assert supervised_texts(tokenizer, encoded) == ["star<|im_end|>\n", "red<|im_end|>\n"]
+    assert "named SmolLM" in tokenizer.decode(encoded.input_ids)
+    prompt = tokenizer.decode(encoder.encode_prompt("Shape?", has_image=True))
+    assert prompt.endswith("Shape?<|im_end|>\n<|im_start|>assistant\n")
 
 
 def test_tokens_merging_across_a_turn_boundary_raise_naming_the_sample() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import lightning as L
 import pytest
@@ -11,6 +12,7 @@ from omegaconf import OmegaConf
 
 from fvl.constants import IGNORE_INDEX
 from fvl.data.datamodule import FVLDataModule
+from fvl.data.images import ImageSettings
 
 N_IMAGE = 5
 SYNTHETIC = {"image_size": 32, "num_captions": 12, "num_instruct": 30, "num_eval": 12}
@@ -112,3 +114,15 @@ def test_lightning_keeps_the_sampler_and_reshuffles_each_epoch(tmp_path: Path, t
     trainer.fit(model, datamodule=datamodule)
     assert len(model.seen) == 2 and sorted(model.seen[0]) == sorted(model.seen[1]) and len(model.seen[0]) == 30
     assert model.seen[0] != model.seen[1]
+
+
+def test_for_model_takes_the_models_image_settings(tmp_path: Path, tiny_tokenizer) -> None:
+    model = SimpleNamespace(
+        tokenizer=tiny_tokenizer, num_image_tokens=N_IMAGE, image_size=32, image_mean=(0.5,) * 3, image_std=(0.25,) * 3
+    )
+    cfg = config(tmp_path, image={"policy": "pad"})
+    datamodule = FVLDataModule.for_model(model, **cfg)
+    assert datamodule.image_settings == ImageSettings(32, "pad", (0.5,) * 3, (0.25,) * 3)
+    assert datamodule.encoder.num_image_tokens == N_IMAGE
+    with pytest.raises(ValueError, match="data image size 64 differs from the model's"):
+        FVLDataModule.for_model(model, **config(tmp_path, image={"size": 64}))
