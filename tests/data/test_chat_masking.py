@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from fvl.constants import IGNORE_INDEX
 from fvl.data.encoding import EncodedSample, SampleEncoder
 from fvl.data.rendering import LabelMaskError
 from fvl.data.sample import make_sample
-from fvl.models.tiny import tiny_llm_tokenizer
+from fvl.models.tiny import DEFAULT_CORPUS, TINY_CHAT_TEMPLATE, tiny_llm_tokenizer
 
 N_IMAGE = 17
 # What a supervised assistant turn ends with: (a middle turn, the last turn).
@@ -151,6 +152,39 @@ def test_chatml_template_with_injected_system_prompt() -> None:
     assert "named SmolLM" in tokenizer.decode(encoded.input_ids)
     prompt = tokenizer.decode(encoder.encode_prompt("Shape?", has_image=True))
     assert prompt.endswith("Shape?<|im_end|>\n<|im_start|>assistant\n")
+
+
+def sentencepiece_style_tokenizer() -> PreTrainedTokenizerFast:
+    """Like Phi-3.5's (Llama-2 family): Metaspace that prepends "▁" to the start of each encode call, byte fallback."""
+    backend = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
+    backend.decoder = decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
+    specials = ["<unk>", "<s>", "<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>", "<|pad|>"]
+    byte_tokens = [f"<0x{i:02X}>" for i in range(256)]
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=specials + byte_tokens, show_progress=False)
+    backend.train_from_iterator([DEFAULT_CORPUS], trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="<|endoftext|>",
+        pad_token="<|pad|>",
+        unk_token="<unk>",
+        chat_template=TINY_CHAT_TEMPLATE,
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    return tokenizer
+
+
+def test_segment_dependent_tokenizers_are_masked_from_one_tokenization() -> None:
+    # Tokenized alone, "red circle" starts with "▁"; inside the conversation it does not. Masking maps character
+    # spans onto the offsets of the full tokenization, so this is exact rather than an error.
+    tokenizer = sentencepiece_style_tokenizer()
+    assert tokenizer.convert_ids_to_tokens(tokenizer("red", add_special_tokens=False)["input_ids"])[0].startswith("▁")
+    encoder = SampleEncoder(tokenizer, N_IMAGE, "chat")
+    encoded = encoder.encode(make_sample("sp", turns(("What colour?", "red circle"), ("Shape?", "star")), "a.png"))
+    assert supervised_texts(tokenizer, encoded) == ["red circle<|end|>\n", "star<|end|>\n<|endoftext|>"]
 
 
 def test_tokens_merging_across_a_turn_boundary_raise_naming_the_sample() -> None:
