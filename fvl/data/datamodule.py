@@ -62,7 +62,14 @@ def _as(cls: type, value: Any) -> Any:
 
 
 class FVLDataModule(L.LightningDataModule):
-    """Training/validation data for FlorenceVL (see module docstring)."""
+    """Training/validation data for FlorenceVL (see module docstring).
+
+    ``train``/``val``: source specs (or mappings / paths). ``image``: :class:`ImageSettings` (size, square|pad).
+    ``format``: plain|chat; ``system_prompt`` for chat samples without one. ``max_length`` counts image tokens;
+    ``overlong``: truncate|drop. ``bad_image_policy``: skip|raise, with ``max_skip_rate``. ``sampler``:
+    :class:`SamplerOptions` of the training split (validation is unshuffled). ``synthetic``: options of
+    :func:`~fvl.data.synthetic.ensure_synthetic` to generate the demo set in ``prepare_data``.
+    """
 
     def __init__(
         self,
@@ -80,6 +87,7 @@ class FVLDataModule(L.LightningDataModule):
         batch_size: int = 16,
         val_batch_size: int | None = None,
         num_workers: int = 0,
+        pin_memory: bool = False,
         sampler: SamplerOptions | Mapping[str, Any] | None = None,
         seed: int = 42,
         synthetic: Mapping[str, Any] | None = None,
@@ -95,6 +103,7 @@ class FVLDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
         self.num_workers = num_workers
+        self.pin_memory = pin_memory
         self.sampler_options = _as(SamplerOptions, sampler or SamplerOptions())
         self.seed = seed
         self.synthetic = dict(synthetic) if synthetic is not None else None
@@ -168,6 +177,7 @@ class FVLDataModule(L.LightningDataModule):
             collate_fn=self.collator,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory,
         )
 
     def train_dataloader(self) -> DataLoader:
