@@ -109,6 +109,7 @@ def evaluate(
         predictions = assemble_predictions([part for part in parts if part is not None], len(samples))
         if torch.distributed.get_backend() == "nccl":
             shard.metric.to(torch.device("cuda", torch.cuda.current_device()))
-    references = references_of(samples)
-    scores = finish_scores(benchmark, shard.metric, references)
-    return BenchmarkResult(benchmark.name, scores, benchmark.primary, prediction_records(references, predictions))
+    scores = finish_scores(benchmark, shard.metric, samples)
+    return BenchmarkResult(
+        benchmark.name, scores, benchmark.primary, prediction_records(references_of(samples), predictions)
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from PIL import Image
@@ -48,6 +48,3 @@ class SampleSet(Sequence[EvalSample]):
         except (OSError, ValueError) as error:
             raise ValueError(f"cannot read the image of sample {reference.id!r} in {self.source}: {error}") from error
         return replace(reference, image=image)
-
-    def __iter__(self) -> Iterator[EvalSample]:
-        return (self[i] for i in range(len(self)))

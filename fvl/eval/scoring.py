@@ -18,9 +18,13 @@ def references_of(samples: SampleSet | Sequence[EvalSample]) -> list[EvalSample]
     return samples.references if isinstance(samples, SampleSet) else list(samples)
 
 
-def finish_scores(benchmark: Benchmark, metric: BenchmarkMetric, references: Sequence[EvalSample]) -> dict[str, float]:
+def finish_scores(
+    benchmark: Benchmark, metric: BenchmarkMetric, samples: SampleSet | Sequence[EvalSample]
+) -> dict[str, float]:
     """The metric's values (synced across ranks when torch.distributed is initialised), reference-only values
-    (e.g. a question-only baseline), `num_samples` and `num_scored` (samples with reference answers)."""
+    (e.g. a question-only baseline), `num_samples`, `num_scored` (samples with reference answers) and
+    `num_filtered` (source rows the benchmark leaves out, e.g. SEED-Bench's video questions) when not zero."""
+    references = references_of(samples)
     labelled = sum(1 for sample in references if sample.answers)
     if labelled:
         scores = dict(metric.compute())
@@ -31,6 +35,8 @@ def finish_scores(benchmark: Benchmark, metric: BenchmarkMetric, references: Seq
         scores = {}
     scores.update(benchmark.reference_scores(references))
     scores.update(num_samples=float(len(references)), num_scored=float(labelled))
+    if isinstance(samples, SampleSet) and samples.num_filtered:
+        scores["num_filtered"] = float(samples.num_filtered)
     return scores
 
 
@@ -42,4 +48,4 @@ def score_benchmark(
     references = references_of(samples)
     metric = build_metric(benchmark.metric, references)
     update_metric(metric, references, predictions)
-    return finish_scores(benchmark, metric, references)
+    return finish_scores(benchmark, metric, samples)

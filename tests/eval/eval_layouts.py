@@ -296,7 +296,7 @@ LAYOUTS: dict[str, Layout] = {
             }
         },
         ["(B)", "The answer is C"],
-        {"accuracy": 0.5, "accuracy/1": 1.0, "num_samples": 2},
+        {"accuracy": 0.5, "accuracy/1": 1.0, "num_samples": 2, "num_filtered": 1},
         {0: "q1\nA. a1\nB. b1\nC. c1\nD. d1" + LETTER},
     ),
     "mmstar": Layout(

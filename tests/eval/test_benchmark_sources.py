@@ -155,3 +155,21 @@ def test_gpt_judged_benchmarks_are_skipped_with_a_reason(tmp_path: Path) -> None
         assert "GPT judge" in benchmark.skip_reason and "skipped" in benchmark.skip_reason
         with pytest.raises(NotScorableError, match=name):
             benchmark.load(tmp_path)
+
+
+def test_limit_takes_the_first_samples_and_filtered_rows_are_counted(tmp_path: Path) -> None:
+    write_files(tmp_path, LAYOUTS["seedbench"].files)
+    samples = get_benchmark("seedbench").load(tmp_path, limit=1, cache_dir=tmp_path / "cache")
+    assert [sample.id for sample in samples.references] == ["101"]
+    assert samples.num_filtered == 1  # the video question, whatever the limit
+    assert score_benchmark("seedbench", samples, ["B"])["num_filtered"] == 1.0
+
+
+def test_gqa_image_missing_from_the_image_config(tmp_path: Path) -> None:
+    files = dict(LAYOUTS["gqa"].files)
+    files["testdev_balanced_images/testdev-00000-of-00001.parquet"] = {"id": ["n2"], "image": [png(BLUE)]}
+    write_files(tmp_path, files)
+    samples = get_benchmark("gqa").load(tmp_path, cache_dir=tmp_path / "cache")
+    assert samples[1].image.getpixel((0, 0)) == BLUE
+    with pytest.raises(ValueError, match="image 'n1' is not in the testdev_balanced_images files"):
+        samples[0]

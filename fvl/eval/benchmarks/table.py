@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from fvl.eval.benchmarks.base import Benchmark
 from fvl.eval.benchmarks.files import read_table
 from fvl.eval.benchmarks.options import gold_letter, index_letter, option_list, present
@@ -84,10 +86,11 @@ class TableBenchmark(Benchmark):
             logger.info(
                 "%s: %d of %d rows left out by the benchmark's filter", source, len(rows) - len(kept), len(rows)
             )
+        num_filtered = len(rows) - len(kept)
         kept = kept[:limit] if limit is not None else kept
         references = [self._sample(rows[i], i, source) for i in kept]
         image_at = self._image_loader(table, rows, kept, Path(path), split, cache_dir)
-        return SampleSet(references, image_at, num_filtered=len(rows) - len(kept), source=source)
+        return SampleSet(references, image_at, num_filtered=num_filtered, source=source)
 
     def _columns(self) -> list[str]:
         fields: list[Any] = [self.question, self.answers, self.id, self.hint, self.category, self.group]
@@ -164,7 +167,14 @@ class TableBenchmark(Benchmark):
             images = read_table(path, subset=join.subset, split=split, default_split=self.split, cache_dir=cache_dir)
             position = {str(key): i for i, key in enumerate(images.select_columns([join.image_id])[join.image_id])}
             column = images.select_columns([join.image])
-            return lambda i: to_pil(column[position[str(rows[kept[i]][join.key])]][join.image], root)
+
+            def joined(i: int) -> Image.Image | None:
+                key = str(rows[kept[i]][join.key])
+                if key not in position:
+                    raise ValueError(f"image {key!r} is not in the {join.subset} files (column {join.image_id!r})")
+                return to_pil(column[position[key]][join.image], root)
+
+            return joined
         if self.image is not None and self.image in table.column_names:
             column = table.select_columns([self.image])
             return lambda i: to_pil(column[kept[i]][self.image], root)
