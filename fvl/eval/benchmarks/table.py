@@ -165,6 +165,11 @@ class TableBenchmark(Benchmark):
         if self.image_join is not None:
             join = self.image_join
             images = read_table(path, subset=join.subset, split=split, default_split=self.split, cache_dir=cache_dir)
+            if join.image not in images.column_names or join.image_id not in images.column_names:
+                raise ValueError(
+                    f"{self.name}: no {join.subset} images found under {path}; point at the dataset root that holds "
+                    f"both the {self.subset} and {join.subset} folders"
+                )
             position = {str(key): i for i, key in enumerate(images.select_columns([join.image_id])[join.image_id])}
             column = images.select_columns([join.image])
 
