@@ -66,9 +66,10 @@ class FVLDataModule(L.LightningDataModule):
 
     ``train``/``val``: source specs (or mappings / paths). ``image``: :class:`ImageSettings` (size, square|pad).
     ``format``: plain|chat; ``system_prompt`` for chat samples without one. ``max_length`` counts image tokens;
-    ``overlong``: truncate|drop. ``bad_image_policy``: skip|raise, with ``max_skip_rate``. ``sampler``:
-    :class:`SamplerOptions` of the training split (validation is unshuffled). ``synthetic``: options of
-    :func:`~fvl.data.synthetic.ensure_synthetic` to generate the demo set in ``prepare_data``.
+    ``overlong``: truncate|drop. ``image_policy``: skip|raise for missing or corrupt images, with
+    ``max_skip_rate``. ``sampler``: :class:`SamplerOptions` of the training split (validation is unshuffled).
+    ``synthetic``: options of :func:`~fvl.data.synthetic.ensure_synthetic`, to generate the demo set in
+    ``prepare_data``.
     """
 
     def __init__(
@@ -82,7 +83,7 @@ class FVLDataModule(L.LightningDataModule):
         system_prompt: str | None = None,
         max_length: int | None = 2048,
         overlong: str = "truncate",
-        bad_image_policy: str = "skip",
+        image_policy: str = "skip",
         max_skip_rate: float = 0.01,
         batch_size: int = 16,
         val_batch_size: int | None = None,
@@ -98,7 +99,7 @@ class FVLDataModule(L.LightningDataModule):
         self.tokenizer = tokenizer
         self.encoder = SampleEncoder(tokenizer, num_image_tokens, format, system_prompt, max_length, overlong)
         self.image_settings = _as(ImageSettings, image or ImageSettings())
-        self.bad_image_policy = bad_image_policy
+        self.image_policy = image_policy
         self.max_skip_rate = max_skip_rate
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
@@ -136,7 +137,7 @@ class FVLDataModule(L.LightningDataModule):
                 sources,
                 self.encoder,
                 ImageProcessor(self.image_settings),
-                bad_image_policy=self.bad_image_policy,
+                image_policy=self.image_policy,
                 max_skip_rate=self.max_skip_rate,
                 seed=self.seed,
                 name=split,

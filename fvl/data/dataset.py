@@ -4,7 +4,7 @@ Construction scans every source (:mod:`fvl.data.scan`) and builds one index with
 modality per entry, which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list
 (the sampler yields whole batches of indices).
 
-Images that pass the scan but fail to decode at load time follow ``bad_image_policy``:
+Images that pass the scan but fail to decode at load time follow ``image_policy``:
 
 - ``raise``: fail, naming the sample and file;
 - ``skip``: count it, log it, and return instead another image sample chosen from ``(index, attempt)``
@@ -48,7 +48,7 @@ class ConversationDataset(Dataset):
         sources: Sequence[SourceSpec],
         encoder: SampleEncoder,
         processor: ImageProcessor,
-        bad_image_policy: str = "skip",
+        image_policy: str = "skip",
         max_skip_rate: float = 0.01,
         min_loads_for_rate: int = 200,
         seed: int = 0,
@@ -59,7 +59,7 @@ class ConversationDataset(Dataset):
         self.name = name
         self.encoder = encoder
         self.processor = processor
-        self.bad_image_policy = bad_image_policy
+        self.image_policy = image_policy
         self.max_skip_rate = max_skip_rate
         self.min_loads_for_rate = min_loads_for_rate
         self.sources = [open_source(spec) for spec in sources]
@@ -68,7 +68,7 @@ class ConversationDataset(Dataset):
         self.lengths: list[int] = []
         self.has_image: list[bool] = []
         for position, source in enumerate(self.sources):
-            scan = scan_source(source, encoder, bad_image_policy)
+            scan = scan_source(source, encoder, image_policy)
             self.report.merge(scan.report)
             length_of = dict(zip(scan.kept, scan.lengths, strict=True))
             image_of = dict(zip(scan.kept, scan.has_image, strict=True))
@@ -144,8 +144,8 @@ class ConversationDataset(Dataset):
         return self.processor(load_image(image))
 
     def _on_image_failure(self, sample_id: str, error: ImageLoadError) -> None:
-        if self.bad_image_policy == "raise":
-            message = f"sample {sample_id!r}: {error}; fix the file or set bad_image_policy='skip'"
+        if self.image_policy == "raise":
+            message = f"sample {sample_id!r}: {error}; fix the file or set image_policy='skip'"
             raise ImageLoadError(message) from error
         self.counters.add("skipped_image_load")
         totals = self.counters.totals()

@@ -37,10 +37,10 @@ class SourceScan:
     report: DataReport = field(default_factory=DataReport)
 
 
-def scan_source(source: RecordSource, encoder: SampleEncoder, bad_image_policy: str) -> SourceScan:
+def scan_source(source: RecordSource, encoder: SampleEncoder, image_policy: str) -> SourceScan:
     """Encode every record of ``source``; see the module docstring for what is kept, counted or raised."""
-    if bad_image_policy not in IMAGE_FAILURE_POLICIES:
-        raise ValueError(f"bad-image policy {bad_image_policy!r} is unknown; use one of {IMAGE_FAILURE_POLICIES}")
+    if image_policy not in IMAGE_FAILURE_POLICIES:
+        raise ValueError(f"image-failure policy {image_policy!r} is unknown; use one of {IMAGE_FAILURE_POLICIES}")
     scan = SourceScan()
     for index in range(len(source)):
         sample = source.sample(index)
@@ -49,10 +49,10 @@ def scan_source(source: RecordSource, encoder: SampleEncoder, bad_image_policy: 
             scan.report.add("image_records")
             reason = probe_image(sample.image)
             if reason is not None:
-                if bad_image_policy == "raise":
+                if image_policy == "raise":
                     raise ImageLoadError(
                         f"sample {sample.sample_id!r} of source {source.name!r}: {reason}; "
-                        "fix the file or set bad_image_policy='skip'"
+                        "fix the file or set image_policy='skip'"
                     )
                 scan.report.add("skipped_bad_image", f"{sample.sample_id} ({reason})")
                 continue

@@ -90,9 +90,9 @@ def test_run_fails_when_the_skip_rate_passes_the_threshold(files: Path, tiny_tok
 
 
 def test_raise_policy_names_the_sample(files: Path, tiny_tokenizer) -> None:
-    with pytest.raises(ImageLoadError, match="'missing'.*missing image file.*bad_image_policy='skip'"):
-        build(files / "all.json", tiny_tokenizer, bad_image_policy="raise")
-    dataset = build(files / "clean.json", tiny_tokenizer, bad_image_policy="raise")
+    with pytest.raises(ImageLoadError, match="'missing'.*missing image file.*image_policy='skip'"):
+        build(files / "all.json", tiny_tokenizer, image_policy="raise")
+    dataset = build(files / "clean.json", tiny_tokenizer, image_policy="raise")
     with pytest.raises(ImageLoadError, match="'corrupt'.*cannot decode"):
         dataset[2]
 
