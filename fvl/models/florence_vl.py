@@ -30,6 +30,8 @@ from fvl.models.projector import build_projector
 
 CONFIG_FILE = "fvl_config.json"
 CONNECTOR_FILE = "connector.safetensors"
+# Prompt rendering (`chat` template or `plain`), image policy (`square` resize or `pad` to square first), system prompt.
+DEFAULT_INPUT_FORMAT = {"format": "chat", "image_policy": "square", "system_prompt": None}
 
 
 class FlorenceVL(nn.Module):
@@ -51,6 +53,8 @@ class FlorenceVL(nn.Module):
         self.image_token_id = prepare_tokenizer(tokenizer)
         self.projector_name = projector
         self.image_mean, self.image_std = IMAGENET_MEAN, IMAGENET_STD
+        # How the model was trained to see inputs; exported so evaluation encodes prompts the same way.
+        self.input_format: dict[str, Any] = dict(DEFAULT_INPUT_FORMAT)
 
     # ---- contract with the data pipeline ----------------------------------------------------------------------
     @property
@@ -159,6 +163,7 @@ class FlorenceVL(nn.Module):
             "projector": self.projector_name,
             "image": {"size": self.image_size, "mean": list(self.image_mean), "std": list(self.image_std)},
             "num_image_tokens": self.num_image_tokens,
+            "input_format": self.input_format,
         }
 
     def save_pretrained(self, directory: str | Path) -> None:
@@ -190,6 +195,7 @@ class FlorenceVL(nn.Module):
         tokenizer = load_tokenizer(directory / "llm")
         fusion = config["fusion"]
         model = cls(vision, llm, tokenizer, fusion["name"], fusion["features"], config["projector"])
+        model.input_format.update(config.get("input_format", {}))
         connector = load_file(str(directory / CONNECTOR_FILE))
         model.load_state_dict(connector, strict=False)
         missing = {k for k in model.state_dict() if k.startswith(("fusion.", "projector."))} - set(connector)
