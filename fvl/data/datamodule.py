@@ -9,6 +9,17 @@ normalisation) are plain arguments too, filled from the model by ``for_model``::
                        format="chat", batch_size=32)
     dm = FVLDataModule.for_model(model, train=..., image={"policy": "pad"}, format="chat", batch_size=32)
 
+Before training every sample is tokenized once for exact lengths (:mod:`fvl.data.scan`). That scan is cached
+on disk per source (:mod:`fvl.data.scan_cache`, keyed by the data, tokenizer and options) and runs over
+``num_scan_workers`` processes: ``prepare_data`` (run by Lightning once per node; without a trainer by
+``setup``, on rank 0 of each node under ``torch.distributed`` while the other ranks wait) fills the cache, and
+``setup`` on every rank reads it. Options: ``scan_cache`` (on/off), ``scan_cache_dir`` (default ``.fvl_cache/``
+beside the data, else ``~/.cache/fvl/scan``), ``scan_cache_refresh`` (rescan, e.g. after repairing images:
+image files are not part of the key), ``scan_cache_content_hash`` (key data files by SHA-256 instead of size
+and modification time). A first scan of millions of samples can outlast the process-group timeout that the
+other ranks wait under (Lightning: 30 min); raise it, or fill the cache beforehand in a single process
+(``FVLDataModule(...).prepare_data()``).
+
 ``stats()`` returns the counts of every split for logging: from the scan (records, image_records, samples,
 image_samples, truncated, dropped_overlong, skipped_bad_image), from loading in the workers (image_loads,
 skipped_image_load) and from the sampler (dropped_last_epoch: tail samples left out of the last epoch).
@@ -18,8 +29,9 @@ The scan summary, with example sample ids, is also logged at setup (logger ``fvl
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import lightning as L
@@ -32,6 +44,7 @@ from fvl.data.dataset import ConversationDataset
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import ImageProcessor, ImageSettings
 from fvl.data.sampler import LengthGroupedSampler
+from fvl.data.scanner import Scanner, ScanOptions
 from fvl.data.sources import SourceSpec
 from fvl.data.synthetic import ensure_synthetic
 
@@ -69,7 +82,8 @@ class FVLDataModule(L.LightningDataModule):
     ``overlong``: truncate|drop. ``image_policy``: skip|raise for missing or corrupt images, with
     ``max_skip_rate``. ``sampler``: :class:`SamplerOptions` of the training split (validation is unshuffled).
     ``synthetic``: options of :func:`~fvl.data.synthetic.ensure_synthetic`, to generate the demo set in
-    ``prepare_data``.
+    ``prepare_data``. ``num_scan_workers`` (None: ``min(8, CPUs)``; 0 or 1: in-process), ``scan_cache``,
+    ``scan_cache_dir``, ``scan_cache_refresh``, ``scan_cache_content_hash``: the up-front scan (module docstring).
     """
 
     def __init__(
@@ -92,6 +106,11 @@ class FVLDataModule(L.LightningDataModule):
         sampler: SamplerOptions | Mapping[str, Any] | None = None,
         seed: int = 42,
         synthetic: Mapping[str, Any] | None = None,
+        num_scan_workers: int | None = None,
+        scan_cache: bool = True,
+        scan_cache_dir: str | None = None,
+        scan_cache_refresh: bool = False,
+        scan_cache_content_hash: bool = False,
     ) -> None:
         super().__init__()
         self.train_sources = _as_sources(train)
@@ -108,6 +127,15 @@ class FVLDataModule(L.LightningDataModule):
         self.sampler_options = _as(SamplerOptions, sampler or SamplerOptions())
         self.seed = seed
         self.synthetic = dict(synthetic) if synthetic is not None else None
+        self.scan_options = ScanOptions(
+            num_workers=num_scan_workers,
+            cache=scan_cache,
+            cache_dir=scan_cache_dir,
+            refresh=scan_cache_refresh,
+            content_hash=scan_cache_content_hash,
+        )
+        self._prepared = False  # prepare_data ran in this process
+        self._synced = False  # without a trainer: prepare_data ran on rank 0 of the node, ranks passed the barrier
         self.collator = TrainCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, ConversationDataset] = {}
         self.samplers: dict[str, LengthGroupedSampler] = {}
@@ -127,9 +155,28 @@ class FVLDataModule(L.LightningDataModule):
         return cls(tokenizer=model.tokenizer, num_image_tokens=model.num_image_tokens, image=settings, **options)
 
     def prepare_data(self) -> None:
-        """Generates the synthetic dataset when configured (``synthetic``: options of ``ensure_synthetic``)."""
+        """Generates the synthetic dataset when configured, then fills the scan cache of the splits not built yet."""
         if self.synthetic is not None:
             ensure_synthetic(**self.synthetic)
+        scanner = Scanner(self.encoder, self.image_policy, self.scan_options)
+        for split, sources in (("train", self.train_sources), ("val", self.val_sources)):
+            if split not in self.datasets:
+                for spec in sources:
+                    scanner.fill(spec)
+        self._prepared = True
+
+    def _prepare_outside_lightning(self) -> None:
+        """Without a trainer nothing calls ``prepare_data``: run it once here, under ``torch.distributed`` on the
+        rank with ``LOCAL_RANK`` 0 of each node while all ranks wait at a barrier."""
+        if self.trainer is not None or self._synced:
+            return
+        distributed = dist.is_available() and dist.is_initialized()
+        local_rank = int(os.environ.get("LOCAL_RANK", dist.get_rank())) if distributed else 0
+        if local_rank == 0 and not self._prepared:
+            self.prepare_data()
+        if distributed:
+            dist.barrier()
+        self._synced = True
 
     def _dataset(self, split: str, sources: list[SourceSpec]) -> ConversationDataset:
         if split not in self.datasets:
@@ -141,10 +188,12 @@ class FVLDataModule(L.LightningDataModule):
                 max_skip_rate=self.max_skip_rate,
                 seed=self.seed,
                 name=split,
+                scan=replace(self.scan_options, refresh=False),  # a refresh happens once, in prepare_data
             )
         return self.datasets[split]
 
     def setup(self, stage: str | None = None) -> None:
+        self._prepare_outside_lightning()
         if stage in (None, "fit"):
             self._dataset("train", self.train_sources)
         if stage in (None, "fit", "validate") and self.val_sources:

@@ -1,8 +1,9 @@
 """The map-style training dataset: a weighted mixture of sources, encoded samples and preprocessed images.
 
-Construction scans every source (:mod:`fvl.data.scan`) and builds one index with exact lengths and
-modality per entry, which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list
-(the sampler yields whole batches of indices).
+Construction scans every source (:mod:`fvl.data.scan`, through :class:`~fvl.data.scanner.Scanner`: cached on
+disk and parallel as the ``scan`` options say) and builds one index with exact lengths and modality per entry,
+which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list (the sampler yields
+whole batches of indices).
 
 Images that pass the scan but fail to decode at load time follow ``image_policy``:
 
@@ -27,7 +28,7 @@ from torch.utils.data import Dataset
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import ImageLoadError, ImageProcessor, load_image
 from fvl.data.mixture import open_source, weighted_records
-from fvl.data.scan import scan_source
+from fvl.data.scanner import Scanner, ScanOptions
 from fvl.data.sources import SourceSpec
 from fvl.data.stats import DataReport, SharedCounters
 
@@ -53,6 +54,7 @@ class ConversationDataset(Dataset):
         min_loads_for_rate: int = 200,
         seed: int = 0,
         name: str = "train",
+        scan: ScanOptions | None = None,
     ) -> None:
         if not sources:
             raise ValueError(f"dataset {name!r} has no sources")
@@ -63,16 +65,17 @@ class ConversationDataset(Dataset):
         self.max_skip_rate = max_skip_rate
         self.min_loads_for_rate = min_loads_for_rate
         self.sources = [open_source(spec) for spec in sources]
+        scanner = Scanner(encoder, image_policy, scan)
         self.report = DataReport()
         self.entries: list[tuple[int, int]] = []
         self.lengths: list[int] = []
         self.has_image: list[bool] = []
-        for position, source in enumerate(self.sources):
-            scan = scan_source(source, encoder, image_policy)
-            self.report.merge(scan.report)
-            length_of = dict(zip(scan.kept, scan.lengths, strict=True))
-            image_of = dict(zip(scan.kept, scan.has_image, strict=True))
-            for record in weighted_records(scan.kept, source.spec.weight, seed, position):
+        for position, (spec, source) in enumerate(zip(sources, self.sources, strict=True)):
+            result = scanner.scan(spec, source)
+            self.report.merge(result.report)
+            length_of = dict(zip(result.kept, result.lengths, strict=True))
+            image_of = dict(zip(result.kept, result.has_image, strict=True))
+            for record in weighted_records(result.kept, source.spec.weight, seed, position):
                 self.entries.append((position, record))
                 self.lengths.append(length_of[record])
                 self.has_image.append(image_of[record])

@@ -35,7 +35,11 @@ class OverlongError(ValueError):
 
     def __init__(self, sample_id: str, reason: str) -> None:
         super().__init__(f"sample {sample_id!r}: {reason}")
+        self.sample_id = sample_id
         self.reason = reason
+
+    def __reduce__(self) -> tuple:  # picklable across processes, as LabelMaskError
+        return type(self), (self.sample_id, self.reason)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,10 @@ def make_format(name: str, tokenizer: PreTrainedTokenizerBase, system_prompt: st
 
 
 class SampleEncoder:
-    """Renders, tokenizes and labels samples for one tokenizer, format and image-token count."""
+    """Renders, tokenizes and labels samples for one tokenizer, format and image-token count.
+
+    ``settings`` holds the options besides the tokenizer as plain values (part of the scan cache key).
+    """
 
     def __init__(
         self,
@@ -114,6 +121,13 @@ class SampleEncoder:
         self.overlong = overlong
         self.image_token_id = image_token_id(tokenizer)
         self.format = make_format(format, tokenizer, system_prompt)
+        self.settings = {
+            "format": format,
+            "system_prompt": system_prompt,
+            "num_image_tokens": num_image_tokens,
+            "max_length": max_length,
+            "overlong": overlong,
+        }
 
     def _expand_image(self, ids: list[int], labels: list[int], has_image: bool, sample_id: str) -> tuple[list, list]:
         positions = [i for i, token in enumerate(ids) if token == self.image_token_id]

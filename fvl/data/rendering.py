@@ -21,6 +21,10 @@ class LabelMaskError(ValueError):
     def __init__(self, sample_id: str, message: str) -> None:
         super().__init__(f"sample {sample_id!r}: {message}")
         self.sample_id = sample_id
+        self.message = message
+
+    def __reduce__(self) -> tuple:  # picklable, so a scan worker process can raise it to the main process
+        return type(self), (self.sample_id, self.message)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The up-front pass over a source: exact token lengths, over-long decisions and cheap image checks.
+"""The up-front pass over a source's records: exact token lengths, over-long decisions and cheap image checks.
 
 Every record is rendered, tokenized and labelled once before training, so
 
@@ -8,13 +8,14 @@ Every record is rendered, tokenized and labelled once before training, so
 - over-long samples are truncated or dropped by policy and counted;
 - missing or zero-size image files (checked with ``stat``, without decoding) are skipped (counted) or raise.
 
-The result depends only on the files, the tokenizer and the options, so every rank and every resumed run
-sees the same samples.
+:func:`scan_range` scans a contiguous range of records; results of consecutive ranges joined with
+:meth:`SourceScan.extend` equal the scan of their union, which is what lets :mod:`fvl.data.scan_workers`
+split a source over processes. The result depends only on the files, the tokenizer and the options, so every
+rank and every resumed run sees the same samples (and :mod:`fvl.data.scan_cache` can keep it on disk).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from fvl.data.encoding import OverlongError, SampleEncoder
@@ -22,9 +23,12 @@ from fvl.data.images import ImageLoadError, probe_image
 from fvl.data.sources import RecordSource
 from fvl.data.stats import DataReport
 
-log = logging.getLogger(__name__)
-
 IMAGE_FAILURE_POLICIES = ("skip", "raise")
+
+
+def check_image_policy(image_policy: str) -> None:
+    if image_policy not in IMAGE_FAILURE_POLICIES:
+        raise ValueError(f"image-failure policy {image_policy!r} is unknown; use one of {IMAGE_FAILURE_POLICIES}")
 
 
 @dataclass
@@ -36,13 +40,19 @@ class SourceScan:
     has_image: list[bool] = field(default_factory=list)
     report: DataReport = field(default_factory=DataReport)
 
+    def extend(self, later: SourceScan) -> None:
+        """Append the scan of the records that follow this one's."""
+        self.kept.extend(later.kept)
+        self.lengths.extend(later.lengths)
+        self.has_image.extend(later.has_image)
+        self.report.merge(later.report)
 
-def scan_source(source: RecordSource, encoder: SampleEncoder, image_policy: str) -> SourceScan:
-    """Encode every record of ``source``; see the module docstring for what is kept, counted or raised."""
-    if image_policy not in IMAGE_FAILURE_POLICIES:
-        raise ValueError(f"image-failure policy {image_policy!r} is unknown; use one of {IMAGE_FAILURE_POLICIES}")
+
+def scan_range(source: RecordSource, encoder: SampleEncoder, image_policy: str, start: int, stop: int) -> SourceScan:
+    """Encode records ``start`` to ``stop - 1`` of ``source``; see the module docstring for what is kept."""
+    check_image_policy(image_policy)
     scan = SourceScan()
-    for index in range(len(source)):
+    for index in range(start, stop):
         sample = source.sample(index)
         scan.report.add("records")
         if sample.has_image:
@@ -66,5 +76,4 @@ def scan_source(source: RecordSource, encoder: SampleEncoder, image_policy: str)
         scan.kept.append(index)
         scan.lengths.append(len(encoded.input_ids))
         scan.has_image.append(sample.has_image)
-    log.info(scan.report.summary(f"scanned source {source.name!r}"))
     return scan

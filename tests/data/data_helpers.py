@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
+
+from fvl.data.encoding import SampleEncoder
 
 
 def save_image(path: Path, size: tuple[int, int] = (32, 24), colour: tuple[int, int, int] = (200, 30, 30)) -> Path:
@@ -32,3 +35,30 @@ def llava_record(sample_id: str, image: str | None, *exchanges: tuple[str, str])
     if image is not None:
         record["image"] = image
     return record
+
+
+def varied_records(root: Path, count: int) -> list[dict[str, Any]]:
+    """``count`` LLaVA records covering every scan outcome: image and text-only, missing and zero-size image files,
+    short, truncated (long answer) and dropped (long question) samples; writes the image files under ``root``."""
+    save_image(root / "shape.png")
+    (root / "empty.png").touch()
+    records = []
+    for i in range(count):
+        image = None if i % 3 == 0 else "missing.png" if i % 7 == 0 else "empty.png" if i % 11 == 0 else "shape.png"
+        question = "Describe. " + "left right " * (20 if i % 19 == 0 else i % 4)
+        answer = " ".join(["red circle"] * (30 if i % 17 == 0 else i % 9)) + " ok"
+        records.append(llava_record(f"s{i}", image, (question, answer)))
+    return records
+
+
+def count_encodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the samples ``SampleEncoder.encode`` encodes from now on, in this process."""
+    calls: list[str] = []
+    original = SampleEncoder.encode
+
+    def counting(self: SampleEncoder, sample):
+        calls.append(sample.sample_id)
+        return original(self, sample)
+
+    monkeypatch.setattr(SampleEncoder, "encode", counting)
+    return calls
