@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fvl.constants import IMAGE_TOKEN
+from fvl.data.synthetic import question_only_baseline as records_baseline
 from fvl.eval.benchmarks.base import Benchmark
 from fvl.eval.images import to_pil
 from fvl.eval.metrics.text import normalize_answer
@@ -28,22 +28,18 @@ logger = logging.getLogger(__name__)
 
 
 def question_only_baseline(references: Sequence[EvalSample]) -> dict[str, float]:
-    """Accuracy of answering each question text with its most frequent (normalised) answer, overall and per type."""
-    by_text: dict[str, Counter[str]] = defaultdict(Counter)
-    category_of: dict[str, str | None] = {}
-    for sample in references:
-        if sample.answers:
-            by_text[sample.question][normalize_answer(sample.answers[0])] += 1
-            category_of[sample.question] = sample.category
-    hits: Counter[str | None] = Counter()
-    totals: Counter[str | None] = Counter()
-    for text, answers in by_text.items():
-        hits[category_of[text]] += answers.most_common(1)[0][1]
-        totals[category_of[text]] += sum(answers.values())
-    if not totals:
+    """The generator's question-only baseline (best constant answer per question text) on normalised answers,
+    overall and per question type."""
+    records = [
+        {"question": s.question, "answer": normalize_answer(s.answers[0]), "question_type": s.category or ""}
+        for s in references
+        if s.answers
+    ]
+    if not records:
         return {}
-    out = {"question_only_baseline": sum(hits.values()) / sum(totals.values())}
-    out.update({f"question_only_baseline/{c}": hits[c] / totals[c] for c in sorted(totals, key=str) if c is not None})
+    baseline = records_baseline(records)
+    out = {"question_only_baseline": baseline["overall"]}
+    out.update({f"question_only_baseline/{kind}": v for kind, v in baseline["per_type"].items() if kind})
     return out
 
 
