@@ -23,12 +23,15 @@ from fvl.training.lora import attach_lora, lora_options, merge_lora
 MODEL_PREFIX = "model."
 
 
-def build_model(model: Mapping[str, Any]) -> FlorenceVL:
-    """A FlorenceVL from the ``model`` config node (``vision``, ``llm``, ``fusion``, ``projector.name``)."""
+def build_model(model: Mapping[str, Any], input_format: Mapping[str, Any] | None = None) -> FlorenceVL:
+    """A FlorenceVL from the ``model`` config node (``vision``, ``llm``, ``fusion``, ``projector.name``), recording
+    the data pipeline's ``input_format`` (see :attr:`FlorenceVL.input_format`) when given."""
     missing = [key for key in ("vision", "llm", "fusion", "projector") if key not in model]
     if missing:
         raise ValueError(f"The model config lacks {missing} (config groups model/vision, model/llm, ...).")
-    return build_florence_vl(model["vision"], model["llm"], model["fusion"], model["projector"]["name"])
+    built = build_florence_vl(model["vision"], model["llm"], model["fusion"], model["projector"]["name"])
+    built.input_format.update(input_format or {})
+    return built
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -60,7 +63,7 @@ def model_from_checkpoint(path: str | Path) -> FlorenceVL:
         raise ValueError(
             f"{path} has no fvl model config in its hyper-parameters; it was not written by fvl's train.py."
         )
-    model = build_model(hparams["model"])
+    model = build_model(hparams["model"], hparams.get("input_format"))
     options = lora_options(hparams["stage"].get("lora"))
     if options is not None:
         attach_lora(model, **options)

@@ -7,6 +7,8 @@ as hyper-parameters, so a ``.ckpt`` alone rebuilds the model (:mod:`fvl.training
 * ``stage.frozen``: FlorenceVL submodules (``vision``, ``fusion``, ``projector``, ``llm``) that do not train —
   ``requires_grad_(False)`` and kept in eval mode even when Lightning calls ``.train()``;
 * ``init_from``: weights of an earlier stage's output (an exported ``model/`` dir or a ``.ckpt``);
+* ``input_format``: how the data pipeline renders samples (``format``, ``system_prompt``, ``image_policy``),
+  recorded in the model so evaluation prompts it the same way;
 * AdamW with a learning rate per part and a cosine schedule with warmup over the trainer's estimated
   optimizer steps (:mod:`fvl.training.optim`);
 * per-step logs: ``train/loss``, ``train/supervised_frac`` (supervised / real tokens),
@@ -60,10 +62,11 @@ class FlorenceVLModule(LightningModule):
         optim: Mapping[str, Any],
         init_from: str | None = None,
         activation_checkpointing: bool = False,
+        input_format: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = build_model(model)
+        self.model = build_model(model, input_format)
         if init_from:
             load_weights(self.model, init_from)
         self.frozen = self.check_frozen(stage.get("frozen") or ())

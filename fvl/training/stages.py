@@ -69,6 +69,7 @@ def build_module(
     optim: Mapping[str, Any],
     init_from: str | None = None,
     activation_checkpointing: bool = False,
+    input_format: Mapping[str, Any] | None = None,
 ) -> FlorenceVLModule:
     """The Lightning module of ``stage.name`` built from resolved config mappings."""
-    return stage_class(stage["name"])(model, stage, optim, init_from, activation_checkpointing)
+    return stage_class(stage["name"])(model, stage, optim, init_from, activation_checkpointing, input_format)

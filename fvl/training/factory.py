@@ -1,0 +1,52 @@
+"""Objects of a training run from the composed config: data module, callbacks, loggers, trainer.
+
+The model-dependent data options (tokenizer, visual token count, image size and normalisation) come from
+the built model, so the ``data`` config holds only data choices. Callbacks and loggers are ``_target_``
+nodes (lightning-hydra-template style); a node set to ``null`` is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import hydra
+from lightning import Callback, Trainer
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig, OmegaConf
+
+from fvl.data.datamodule import FVLDataModule
+from fvl.models.florence_vl import FlorenceVL
+from fvl.training.strategy import build_strategy
+
+
+def to_plain(node: Any) -> Any:
+    """A resolved plain-Python copy of a config node (dicts and lists), or the value itself."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+
+
+def build_datamodule(data: Mapping[str, Any], model: FlorenceVL) -> FVLDataModule:
+    options = dict(to_plain(data))
+    image = {**(options.pop("image", None) or {}), "size": model.image_size}
+    image.update(mean=list(model.image_mean), std=list(model.image_std))
+    return FVLDataModule(tokenizer=model.tokenizer, num_image_tokens=model.num_image_tokens, image=image, **options)
+
+
+def instantiate_nodes(nodes: DictConfig | None, kind: str) -> list[Any]:
+    """Instantiate every ``_target_`` node of a ``callbacks``/``logger`` mapping (``null`` entries skipped)."""
+    objects = []
+    for name, node in (nodes or {}).items():
+        if node is None:
+            continue
+        if "_target_" not in node:
+            raise ValueError(f"{kind}.{name} has no _target_; each entry must name the class to build.")
+        objects.append(hydra.utils.instantiate(node))
+    return objects
+
+
+def build_trainer(cfg: DictConfig, model: FlorenceVL) -> Trainer:
+    options = dict(to_plain(cfg.trainer))
+    strategy = build_strategy(options.pop("strategy", None), model)
+    callbacks: list[Callback] = instantiate_nodes(cfg.get("callbacks"), "callbacks")
+    loggers: list[Logger] = instantiate_nodes(cfg.get("logger"), "logger")
+    return Trainer(**options, strategy=strategy, callbacks=callbacks, logger=loggers or False)

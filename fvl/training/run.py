@@ -1,0 +1,120 @@
+"""A training run from the composed Hydra config: ``train.py`` calls :func:`train`.
+
+One stage = build the Lightning module for ``stage`` (weights from ``init_from`` when set), the data module
+and the trainer, fit (resuming ``ckpt_path`` when set), save ``checkpoints/last.ckpt``, run a final
+validation, and on rank zero write ``metrics.json`` (the final ``val/*`` metrics) and export ``model/``
+(``FlorenceVL.save_pretrained`` of the checkpoint, LoRA merged). ``pre_stage`` runs an earlier stage first in
+``<run dir>/pre_stage`` and hands its exported model to this stage as ``init_from``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from fvl.training.export import export_checkpoint
+from fvl.training.factory import build_datamodule, build_trainer, to_plain
+from fvl.training.resume import LAST_CHECKPOINT, resolve_ckpt_path
+from fvl.training.stages import build_module
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+MODEL_DIR = "model"
+PRE_STAGE_DIR = "pre_stage"
+
+
+@dataclass(frozen=True)
+class StageResult:
+    output_dir: Path
+    metrics: dict[str, float]
+
+    @property
+    def model_dir(self) -> Path:
+        return self.output_dir / MODEL_DIR
+
+
+def configure_cpu_threads(cfg: DictConfig) -> None:
+    """``cpu_threads``: an int, or ``auto`` — one thread for a tiny model on CPU (DESIGN.md §4), else unchanged."""
+    threads = cfg.get("cpu_threads", "auto")
+    if threads == "auto":
+        tiny = bool(cfg.model.vision.get("tiny")) and bool(cfg.model.llm.get("tiny"))
+        threads = 1 if tiny and cfg.trainer.accelerator == "cpu" else None
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+
+
+def pre_stage_config(cfg: DictConfig) -> DictConfig:
+    """This run's config with ``pre_stage`` merged over it, writing to ``<run dir>/pre_stage``."""
+    first = OmegaConf.merge(cfg, cfg.pre_stage)
+    with open_dict(first):
+        first.pre_stage = None
+        first.ckpt_path = None
+        first.paths.output_dir = str(Path(cfg.paths.output_dir) / PRE_STAGE_DIR)
+    return first
+
+
+def input_format(data: DictConfig) -> dict[str, Any]:
+    """How the ``data`` config renders samples, recorded in the model for evaluation."""
+    return {"format": data.format, "system_prompt": data.system_prompt, "image_policy": data.image.policy}
+
+
+def final_metrics(trainer: L.Trainer) -> dict[str, float]:
+    return {name: float(value) for name, value in sorted(trainer.callback_metrics.items()) if name.startswith("val/")}
+
+
+def fit_stage(cfg: DictConfig) -> StageResult:
+    output_dir = Path(cfg.paths.output_dir)
+    L.seed_everything(cfg.seed, workers=True)
+    module = build_module(
+        to_plain(cfg.model),
+        to_plain(cfg.stage),
+        to_plain(cfg.optim),
+        init_from=cfg.init_from,
+        activation_checkpointing=cfg.activation_checkpointing,
+        input_format=input_format(cfg.data),
+    )
+    datamodule = build_datamodule(cfg.data, module.model)
+    trainer = build_trainer(cfg, module.model)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_ckpt_path(cfg.ckpt_path, cfg.paths.log_dir))
+    if trainer.fast_dev_run:
+        return StageResult(output_dir, final_metrics(trainer))
+    checkpoint = output_dir / LAST_CHECKPOINT
+    trainer.save_checkpoint(checkpoint)
+    if datamodule.val_sources:
+        trainer.validate(module, datamodule=datamodule, verbose=False)
+    metrics = final_metrics(trainer)
+    if trainer.is_global_zero:
+        (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+        if cfg.export_model:
+            export_checkpoint(checkpoint, output_dir / MODEL_DIR)
+            log.info("Exported the model to %s", output_dir / MODEL_DIR)
+    trainer.strategy.barrier()
+    return StageResult(output_dir, metrics)
+
+
+def train(cfg: DictConfig) -> float | None:
+    """Run the configured stage(s); returns ``optimized_metric`` of the final validation (for sweepers)."""
+    configure_cpu_threads(cfg)
+    if cfg.pre_stage and not cfg.ckpt_path:
+        first = fit_stage(pre_stage_config(cfg))
+        if not first.model_dir.is_dir():
+            raise RuntimeError(f"pre_stage left no exported model at {first.model_dir}; it needs export_model=true.")
+        with open_dict(cfg):
+            cfg.init_from = str(first.model_dir)
+    metrics = fit_stage(cfg).metrics
+    name = cfg.get("optimized_metric")
+    if not name or not metrics:
+        return None
+    if name not in metrics:
+        raise ValueError(f"optimized_metric={name} was not logged; the final validation gave {sorted(metrics)}.")
+    summary = ", ".join(f"{key} {value:.4f}" for key, value in metrics.items() if key.count("/") == 1)
+    log.info("Final validation: %s", summary)
+    return metrics[name]
