@@ -52,8 +52,9 @@ def configure_cpu_threads(cfg: DictConfig) -> None:
 
 
 def pre_stage_config(cfg: DictConfig) -> DictConfig:
-    """This run's config with ``pre_stage`` merged over it, writing to ``<run dir>/pre_stage``."""
-    first = OmegaConf.merge(cfg, cfg.pre_stage)
+    """This run's config with ``pre_stage`` merged over it, writing to ``<run dir>/pre_stage``. Interpolations in
+    ``pre_stage`` resolve against this run's config first (``${data.synthetic}`` there means this run's data)."""
+    first = OmegaConf.merge(cfg, OmegaConf.to_container(cfg.pre_stage, resolve=True))
     with open_dict(first):
         first.pre_stage = None
         first.ckpt_path = None
@@ -73,6 +74,8 @@ def final_metrics(trainer: L.Trainer) -> dict[str, float]:
 def fit_stage(cfg: DictConfig) -> StageResult:
     output_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
+    if cfg.stage.name == "finetune" and not cfg.init_from and not cfg.ckpt_path and not cfg.model.llm.get("tiny"):
+        log.warning("Finetuning without init_from: the paper finetunes the stage-1 model (init_from=<run>/model).")
     module = build_module(
         to_plain(cfg.model),
         to_plain(cfg.stage),

@@ -1,0 +1,119 @@
+"""The Hydra configs compose: every experiment (model ids are not loaded), every group option, the demo's stages."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import MissingConfigException
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from fvl.training.run import pre_stage_config
+from fvl.training.stages import build_module
+from fvl.training.strategy import build_strategy
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+EXPERIMENTS = sorted(path.stem for path in (CONF / "experiment").glob("*.yaml"))
+# The paper's recipes: (LLM id, stage, lr of the LLM, global batch, epochs).
+RECIPES = {
+    "florence_vl_3b_pretrain": ("microsoft/Phi-3.5-mini-instruct", "pretrain", 1e-5, 4096, 1),
+    "florence_vl_3b_finetune": ("microsoft/Phi-3.5-mini-instruct", "finetune", 9e-5, 4096, 3),
+    "florence_vl_8b_pretrain": ("meta-llama/Llama-3.1-8B-Instruct", "pretrain", 1e-5, 2048, 1),
+    "florence_vl_8b_finetune": ("meta-llama/Llama-3.1-8B-Instruct", "finetune", 1e-5, 512, 1),
+}
+
+
+def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.root_dir = str(tmp_path)
+        cfg.paths.output_dir = str(tmp_path / "run")
+        del cfg.hydra
+    return cfg
+
+
+def global_batch(cfg: dict) -> int:
+    trainer = cfg["trainer"]
+    return cfg["data"]["batch_size"] * trainer["accumulate_grad_batches"] * trainer["devices"] * trainer["num_nodes"]
+
+
+def test_experiments_exist_for_the_paper_recipes_and_the_llava_setting():
+    assert set(RECIPES) | {"demo", "llava15_pretrain", "llava15_finetune"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_composes_and_resolves(name, tmp_path):
+    plain = OmegaConf.to_container(compose_train(tmp_path, f"experiment={name}"), resolve=True, throw_on_missing=True)
+    assert plain["task_name"] == name
+    assert plain["stage"]["name"] in ("pretrain", "finetune")
+    if name in RECIPES:
+        llm, stage, lr, batch, epochs = RECIPES[name]
+        assert plain["model"]["llm"]["name_or_path"] == llm
+        assert plain["model"]["vision"]["name_or_path"] == "florence-community/Florence-2-large"
+        assert (plain["stage"]["name"], plain["optim"]["lr"]["llm"], global_batch(plain)) == (stage, lr, batch)
+        assert plain["trainer"]["max_epochs"] == epochs and plain["trainer"]["precision"] == "bf16-mixed"
+        assert plain["optim"]["warmup_ratio"] == 0.03 and plain["trainer"]["gradient_clip_val"] == 1.0
+        assert plain["activation_checkpointing"] and plain["seed"] == 42
+
+
+def test_model_paths_and_data_are_overridable(tmp_path):
+    cfg = compose_train(
+        tmp_path, "experiment=florence_vl_8b_pretrain", "model.llm.name_or_path=/models/llama", "data.train=[/d/x.json]"
+    )
+    assert cfg.model.llm.name_or_path == "/models/llama" and list(cfg.data.train) == ["/d/x.json"]
+
+
+@pytest.mark.parametrize(
+    ("fusion", "name", "features"),
+    [
+        ("channel_concat", "channel_concat", ["depth", "caption", "ocr", "grounding"]),
+        ("token_concat", "token_concat", ["depth", "caption", "ocr", "grounding"]),
+        ("average", "average", ["depth", "caption", "ocr", "grounding"]),
+        ("adaptive", "adaptive", ["depth", "caption", "ocr", "grounding"]),
+        ("depth_only", "channel_concat", ["depth"]),
+        ("no_caption", "channel_concat", ["depth", "ocr", "grounding"]),
+        ("no_ocr", "channel_concat", ["depth", "caption", "grounding"]),
+        ("no_grounding", "channel_concat", ["depth", "caption", "ocr"]),
+    ],
+)
+def test_fusion_options(fusion, name, features, tmp_path):
+    cfg = compose_train(tmp_path, f"model/fusion={fusion}")
+    assert (cfg.model.fusion.name, list(cfg.model.fusion.features)) == (name, features)
+
+
+def test_default_is_the_two_stage_demo(tmp_path):
+    cfg = compose_train(tmp_path)
+    assert cfg.model.vision.tiny and cfg.model.llm.tiny and cfg.trainer.accelerator == "cpu"
+    first = pre_stage_config(cfg)
+    assert (first.stage.name, first.data.format, first.data.train[0].path) == (
+        "pretrain",
+        "plain",
+        str(tmp_path / "data" / "synthetic" / "captions.json"),
+    )
+    assert first.paths.output_dir == str(tmp_path / "run" / "pre_stage") and first.pre_stage is None
+    assert first.callbacks.answer_accuracy is None and first.trainer.max_steps != cfg.trainer.max_steps
+    assert (cfg.stage.name, cfg.data.format, cfg.stage.frozen) == ("finetune", "chat", ["vision"])
+
+
+def test_fsdp_preset_wraps_decoder_layers_and_florence_blocks(tmp_path, tiny):
+    cfg = compose_train(tmp_path, "trainer=fsdp")
+    model = build_module(tiny.model, tiny.stages["finetune"], tiny.optim).model
+    strategy = build_strategy(OmegaConf.to_container(cfg.trainer.strategy), model)
+    wrapped = {cls.__name__ for cls in strategy.kwargs["auto_wrap_policy"]._module_classes}
+    assert wrapped == {"LlamaDecoderLayer", "Florence2VisionBlock", "BartEncoderLayer"}
+    checkpointed = strategy._activation_checkpointing_kwargs["auto_wrap_policy"]._module_classes
+    assert strategy.kwargs["use_orig_params"] and {cls.__name__ for cls in checkpointed} == wrapped
+
+
+@pytest.mark.parametrize("preset", ["cpu", "gpu", "ddp", "ddp_cpu", "fsdp", "deepspeed_zero2", "deepspeed_zero3"])
+def test_trainer_presets_compose(preset, tmp_path):
+    trainer = compose_train(tmp_path, f"trainer={preset}").trainer
+    assert trainer.gradient_clip_val == 1.0
+    assert (trainer.accelerator == "cpu") == (preset in ("cpu", "ddp_cpu"))
+
+
+def test_unknown_option_names_the_group(tmp_path):
+    with pytest.raises(MissingConfigException, match="stage"):
+        compose_train(tmp_path, "stage=sft")
