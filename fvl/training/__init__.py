@@ -1,0 +1,1 @@
+"""Training Florence-VL with Lightning: stage modules, optimisation, strategies, checkpoints, export, runs."""

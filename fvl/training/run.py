@@ -51,6 +51,16 @@ def configure_cpu_threads(cfg: DictConfig) -> None:
         torch.set_num_threads(int(threads))
 
 
+def check_activation_checkpointing(cfg: DictConfig) -> None:
+    """One switch at a time: FSDP's own (``trainer.strategy.activation_checkpointing``) or the model's."""
+    strategy = cfg.trainer.get("strategy")
+    if cfg.activation_checkpointing and isinstance(strategy, DictConfig) and strategy.get("activation_checkpointing"):
+        raise ValueError(
+            "activation_checkpointing=true and trainer.strategy.activation_checkpointing=true would checkpoint every "
+            "block twice; keep one (FSDP: trainer.strategy.activation_checkpointing)."
+        )
+
+
 def pre_stage_config(cfg: DictConfig) -> DictConfig:
     """This run's config with ``pre_stage`` merged over it, writing to ``<run dir>/pre_stage``. Interpolations in
     ``pre_stage`` resolve against this run's config first (``${data.synthetic}`` there means this run's data)."""
@@ -73,6 +83,7 @@ def final_metrics(trainer: L.Trainer) -> dict[str, float]:
 
 def fit_stage(cfg: DictConfig) -> StageResult:
     output_dir = Path(cfg.paths.output_dir)
+    check_activation_checkpointing(cfg)
     L.seed_everything(cfg.seed, workers=True)
     if cfg.stage.name == "finetune" and not cfg.init_from and not cfg.ckpt_path and not cfg.model.llm.get("tiny"):
         log.warning("Finetuning without init_from: the paper finetunes the stage-1 model (init_from=<run>/model).")

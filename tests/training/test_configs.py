@@ -8,7 +8,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from fvl.training.run import pre_stage_config
+from fvl.training.run import check_activation_checkpointing, pre_stage_config
 from fvl.training.stages import build_module
 from fvl.training.strategy import build_strategy
 
@@ -107,6 +107,12 @@ def test_fsdp_preset_wraps_decoder_layers_and_florence_blocks(tmp_path, tiny):
     assert strategy.kwargs["use_orig_params"] and {cls.__name__ for cls in checkpointed} == wrapped
 
 
+def test_fsdp_and_model_activation_checkpointing_are_not_combined(tmp_path):
+    check_activation_checkpointing(compose_train(tmp_path, "experiment=florence_vl_8b_finetune"))
+    with pytest.raises(ValueError, match="checkpoint every block twice"):
+        check_activation_checkpointing(compose_train(tmp_path, "experiment=florence_vl_8b_finetune", "trainer=fsdp"))
+
+
 @pytest.mark.parametrize("preset", ["cpu", "gpu", "ddp", "ddp_cpu", "fsdp", "deepspeed_zero2", "deepspeed_zero3"])
 def test_trainer_presets_compose(preset, tmp_path):
     trainer = compose_train(tmp_path, f"trainer={preset}").trainer
@@ -117,3 +123,11 @@ def test_trainer_presets_compose(preset, tmp_path):
 def test_unknown_option_names_the_group(tmp_path):
     with pytest.raises(MissingConfigException, match="stage"):
         compose_train(tmp_path, "stage=sft")
+
+
+def test_optuna_search_composes_when_the_sweeper_is_installed(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["hparams_search=optuna"], return_hydra_config=True)
+    assert cfg.hydra.sweeper.direction == "maximize" and cfg.optimized_metric == "val/answer_accuracy"
+    assert set(cfg.hydra.sweeper.params) == {"optim.lr.projector", "optim.lr.llm", "model/fusion"}
