@@ -8,7 +8,7 @@ from lightning import Callback
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from fvl.models.florence_vl import FlorenceVL
-from fvl.training.export import export_checkpoint
+from fvl.training.export import main as export_main
 from fvl.training.resume import resolve_ckpt_path
 from fvl.training.stages import build_module
 
@@ -61,7 +61,8 @@ def test_export_of_a_lora_checkpoint_loads_in_one_call_with_identical_logits(tin
     module.eval()
     with torch.no_grad():
         expected = module(batch).logits
-    loaded = FlorenceVL.from_pretrained(export_checkpoint(tmp_path / "last.ckpt", tmp_path / "model")).eval()
+    export_main([str(tmp_path / "last.ckpt"), str(tmp_path / "model")])  # python -m fvl.training.export CKPT DIR
+    loaded = FlorenceVL.from_pretrained(tmp_path / "model").eval()
     with torch.no_grad():
         logits = loaded(**{k: v for k, v in batch.items() if k != "labels"}).logits
     assert torch.allclose(logits, expected, atol=1e-5)
