@@ -32,6 +32,8 @@ from fvl.constants import IMAGE_TOKEN
 from fvl.data.synthetic_questions import QUESTION_TYPES, BalancedStream, follow_up
 from fvl.data.synthetic_scene import SHAPES, WORDS, Scene, draw_scene, random_shapes
 
+# Bumped whenever the generated content changes, so `ensure_synthetic` regenerates an older copy.
+GENERATOR_VERSION = 2
 CAPTION_PROMPT = "Describe the image."
 
 
@@ -152,6 +154,7 @@ def _stats(options: SyntheticOptions, splits: dict[str, list[dict[str, Any]]]) -
         answer_counts[record["question_type"]][record["answer"]] += 1
     chance = {question_type.name: 1 / len(question_type.answers) for question_type in QUESTION_TYPES}
     return {
+        "generator_version": GENERATOR_VERSION,
         "options": asdict(options),
         "counts": {name: len(records) for name, records in splits.items()},
         "multi_turn_instruct": sum(len(r["conversations"]) > 2 for r in splits["instruct"]),
@@ -194,8 +197,9 @@ def ensure_synthetic(root: str | os.PathLike, **options: Any) -> SyntheticPaths:
     wanted = SyntheticOptions(**options)
     paths = SyntheticPaths.under(root)
     if paths.stats.is_file():
-        recorded = json.loads(paths.stats.read_text(encoding="utf-8")).get("options")
-        if recorded == asdict(wanted) and all(p.exists() for p in (paths.captions, paths.instruct, paths.eval)):
+        recorded = json.loads(paths.stats.read_text(encoding="utf-8"))
+        same = recorded.get("options") == asdict(wanted) and recorded.get("generator_version") == GENERATOR_VERSION
+        if same and all(p.exists() for p in (paths.captions, paths.instruct, paths.eval)):
             return paths
     return generate(root, wanted)
 

@@ -21,14 +21,14 @@ def answer_holds(question: Question) -> bool:
     """Whether ``question.answer`` is true of ``question.scene``."""
     shapes = question.scene.shapes
     if question.kind == "colour":
-        return [s.colour for s in shapes if question.text.endswith(f" {s.kind}?")] == [question.answer]
+        return [s.colour for s in shapes if question.text.endswith(f" {s.position}?")] == [question.answer]
     if question.kind == "shape":
         return [s.kind for s in shapes if f" {s.colour} " in question.text] == [question.answer]
     if question.kind == "count":
         return ("one", "two", "three")[len(shapes) - 1] == question.answer
     if question.kind in ("horizontal", "vertical"):
         axis, names = (1, COLUMNS) if question.kind == "horizontal" else (0, ROWS)
-        target = [s for s in shapes if f" {s.colour} {s.kind} " in question.text]
+        target = [s for s in shapes if f" {s.colour} shape " in question.text]
         return len(target) == 1 and names[target[0].cell[axis]] == question.answer
     return question.scene.word == question.answer and not shapes
 
