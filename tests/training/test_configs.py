@@ -94,7 +94,8 @@ def test_default_is_the_two_stage_demo(tmp_path):
     )
     assert first.paths.output_dir == str(tmp_path / "run" / "pre_stage") and first.pre_stage is None
     assert first.callbacks.answer_accuracy is None and first.trainer.max_steps != cfg.trainer.max_steps
-    assert (cfg.stage.name, cfg.data.format, cfg.stage.frozen) == ("finetune", "chat", ["vision"])
+    assert (cfg.stage.name, cfg.data.format, cfg.optim.lr.vision) == ("finetune", "chat", 1e-4)
+    assert first.optim.lr.vision == 1e-4 and first.data.synthetic == cfg.data.synthetic
 
 
 def test_fsdp_preset_wraps_decoder_layers_and_florence_blocks(tmp_path, tiny):
