@@ -1,18 +1,19 @@
 """The training plan printed at the start of a run: what trains, at which learning rate, on what hardware.
 
-Example (tiny finetuning run)::
+Example (the tiny model, LoRA finetuning, 6 steps)::
 
     Training plan — stage finetune
       part         parameters    trainable  state
       vision          392,176            0  frozen (eval mode)
-      projector        74,112       74,112  trainable
-      llm             418,432       16,384  trainable (LoRA adapters)
-      total           884,720       90,496
-    Optimizer AdamW — learning rate per group (cosine schedule, 3 warmup of 100 steps)
-      projector            lr 1e-03  weight decay 0.0  (2 tensors)
-      ...
-    Batch: 32 per device × 1 accumulation × 1 devices × 1 nodes = 32 samples per optimizer step
-    Hardware: 1 × cpu, strategy SingleDeviceStrategy, precision 32-true
+      projector        65,920       65,920  trainable
+      llm             443,264       16,384  trainable (LoRA adapters)
+      total           901,360       82,304
+    Optimizer AdamW — learning rate per group (cosine schedule, 1 warmup of 6 steps)
+      projector            lr 1e-03  weight decay 0.0  (3 tensors)
+      projector_no_decay   lr 1e-03  weight decay 0.0  (3 tensors)
+      llm                  lr 1e-03  weight decay 0.0  (28 tensors)
+    Batch: 4 per device × 2 accumulation × 1 devices × 1 nodes = 8 samples per optimizer step
+    Hardware: 1 × cpu per node, strategy SingleDeviceStrategy, precision 32-true
 """
 
 from __future__ import annotations
