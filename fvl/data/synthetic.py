@@ -48,6 +48,9 @@ class SyntheticOptions:
     num_eval: int = 500
     multi_turn_fraction: float = 0.2
     word_fraction: float = 0.2
+    # Shapes besides the one a colour/shape/position question asks about (0–3): with distractors the model must
+    # bind the question's reference (position or colour) to the right object.
+    distractors: int = 2
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,9 @@ def _captions(writer: _Writer, options: SyntheticOptions, rng: random.Random) ->
 
 
 def _questions(
-    writer: _Writer, prefix: str, count: int, multi_turn_fraction: float, rng: random.Random
+    writer: _Writer, prefix: str, count: int, distractors: int, multi_turn_fraction: float, rng: random.Random
 ) -> list[dict[str, Any]]:
-    streams = [BalancedStream(question_type, rng) for question_type in QUESTION_TYPES]
+    streams = [BalancedStream(question_type, rng, distractors) for question_type in QUESTION_TYPES]
     records = []
     for i in range(count):
         question = streams[i % len(streams)].draw()
@@ -182,9 +185,16 @@ def generate(root: str | os.PathLike, options: SyntheticOptions = SyntheticOptio
     splits = {
         "captions": _captions(writer, options, random.Random(f"{options.seed}-captions")),
         "instruct": _questions(
-            writer, "inst", options.num_instruct, options.multi_turn_fraction, random.Random(f"{options.seed}-instruct")
+            writer,
+            "inst",
+            options.num_instruct,
+            options.distractors,
+            options.multi_turn_fraction,
+            random.Random(f"{options.seed}-instruct"),
         ),
-        "eval": _questions(writer, "eval", options.num_eval, 0.0, random.Random(f"{options.seed}-eval")),
+        "eval": _questions(
+            writer, "eval", options.num_eval, options.distractors, 0.0, random.Random(f"{options.seed}-eval")
+        ),
     }
     for name, records in splits.items():
         _write_json(getattr(paths, name), records)

@@ -42,37 +42,37 @@ class QuestionType:
     template: str
     slots: tuple[Slot, ...]
     answers: tuple[str, ...]
-    build: Callable[[Slot, str, random.Random], Scene]
+    build: Callable[[Slot, str, random.Random, int], Scene]
 
 
-def _with_target(rng: random.Random, target: Shape) -> Scene:
-    return Scene(random_shapes(rng, rng.randint(1, 3), (target,)))
+def _with_target(rng: random.Random, target: Shape, distractors: int) -> Scene:
+    return Scene(random_shapes(rng, rng.randint(1, 1 + distractors), (target,)))
 
 
-def _colour_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
-    return _with_target(rng, Shape(rng.choice(SHAPES), answer, CELLS[int(slot["cell"])]))
+def _colour_scene(slot: Slot, answer: str, rng: random.Random, distractors: int) -> Scene:
+    return _with_target(rng, Shape(rng.choice(SHAPES), answer, CELLS[int(slot["cell"])]), distractors)
 
 
-def _shape_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
-    return _with_target(rng, Shape(answer, slot["colour"], rng.choice(CELLS)))
+def _shape_scene(slot: Slot, answer: str, rng: random.Random, distractors: int) -> Scene:
+    return _with_target(rng, Shape(answer, slot["colour"], rng.choice(CELLS)), distractors)
 
 
-def _count_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
+def _count_scene(slot: Slot, answer: str, rng: random.Random, distractors: int) -> Scene:
     return Scene(random_shapes(rng, NUMBERS.index(answer) + 1))
 
 
-def _side(axis: int) -> Callable[[Slot, str, random.Random], Scene]:
+def _side(axis: int) -> Callable[[Slot, str, random.Random, int], Scene]:
     """Scenes for a left/right (``axis`` 1) or top/bottom (``axis`` 0) question."""
     names = (ROWS, COLUMNS)[axis]
 
-    def build(slot: Slot, answer: str, rng: random.Random) -> Scene:
+    def build(slot: Slot, answer: str, rng: random.Random, distractors: int) -> Scene:
         cells = [cell for cell in CELLS if cell[axis] == names.index(answer)]
-        return _with_target(rng, Shape(rng.choice(SHAPES), slot["colour"], rng.choice(cells)))
+        return _with_target(rng, Shape(rng.choice(SHAPES), slot["colour"], rng.choice(cells)), distractors)
 
     return build
 
 
-def _text_scene(slot: Slot, answer: str, rng: random.Random) -> Scene:
+def _text_scene(slot: Slot, answer: str, rng: random.Random, distractors: int) -> Scene:
     return Scene(word=answer)
 
 
@@ -95,12 +95,14 @@ class BalancedStream:
     """Endless questions of one type: passes over the slots in shuffled order, all answers of a slot in a row.
 
     Each pass yields every (slot, answer) pair once; grouping a slot's answers keeps every question text
-    balanced at any cut-off (at most one text is part-way through its answers).
+    balanced at any cut-off (at most one text is part-way through its answers). Scenes hold the shape asked
+    about plus up to ``distractors`` other shapes (count questions: 1–3 shapes regardless).
     """
 
-    def __init__(self, question_type: QuestionType, rng: random.Random) -> None:
+    def __init__(self, question_type: QuestionType, rng: random.Random, distractors: int = 2) -> None:
         self.question_type = question_type
         self._rng = rng
+        self._distractors = distractors
         self._pairs = self._passes()
 
     def _passes(self) -> Iterator[tuple[Slot, str]]:
@@ -113,7 +115,8 @@ class BalancedStream:
     def draw(self) -> Question:
         slot, answer = next(self._pairs)
         kind = self.question_type
-        return Question(kind.name, kind.template.format(**slot), answer, kind.build(slot, answer, self._rng))
+        scene = kind.build(slot, answer, self._rng, self._distractors)
+        return Question(kind.name, kind.template.format(**slot), answer, scene)
 
 
 def follow_up(scene: Scene, rng: random.Random) -> tuple[str, str] | None:

@@ -73,12 +73,25 @@ class FlorenceEncoder(nn.Module):
 
         self.vision_tower = Florence2VisionBackbone(config.vision_config)
         self.multi_modal_projector = Florence2MultiModalProjector(config)
+        self._init_projector(config.vision_config.initializer_range)
         self.encoder = BartEncoder(config.text_config) if prompts else None
 
         if prompts:
             batch = tokenizer(list(prompts.values()), padding="longest", return_tensors="pt")
             self.register_buffer("prompt_ids", batch["input_ids"], persistent=False)
             self.register_buffer("prompt_mask", batch["attention_mask"].bool(), persistent=False)
+
+    def _init_projector(self, std: float) -> None:
+        """Hugging Face's Florence-2 initialisation for the projector (loaded checkpoints overwrite it).
+
+        PyTorch's defaults would give the learned 2-D position embeddings unit variance, swamping a random
+        DaViT's output (std ~0.3): a tiny random model then sees *where* things are but hardly *what* they are.
+        """
+        for module in self.multi_modal_projector.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, std=std)
+                if getattr(module, "bias", None) is not None:
+                    nn.init.zeros_(module.bias)
 
     # ---- contract -------------------------------------------------------------------------------------------
     @property

@@ -144,3 +144,18 @@ def test_real_size_parameter_counts_on_meta(size, encoder_params, full_params):
     assert count(encoder) == encoder_params
     assert count(full) == full_params
     assert round(full_params / 1e9, 2) == {"base": 0.23, "large": 0.77}[size]
+
+
+def test_random_encoder_uses_hugging_face_initialisation():
+    """Unit-variance position embeddings would drown a random DaViT's output (the image content)."""
+    from transformers import Florence2Model
+
+    from fvl.models.tiny import tiny_florence_config
+
+    tokenizer = tiny_florence_tokenizer()
+    config = tiny_florence_config(tokenizer.convert_tokens_to_ids("<image>"), len(tokenizer))
+    ours = FlorenceEncoder(config, tokenizer).multi_modal_projector
+    theirs = Florence2Model(config).multi_modal_projector
+    for name in ("image_position_embed.row_embeddings.weight", "image_projection.weight"):
+        ours_std, theirs_std = ours.get_parameter(name).std().item(), theirs.get_parameter(name).std().item()
+        assert abs(ours_std - theirs_std) < 0.005, name
