@@ -50,7 +50,7 @@ class SyntheticOptions:
     word_fraction: float = 0.2
     # Shapes besides the one a colour/shape/position question asks about (0–3): with distractors the model must
     # bind the question's reference (position or colour) to the right object.
-    distractors: int = 2
+    distractors: int = 0
 
 
 @dataclass(frozen=True)
