@@ -6,7 +6,7 @@ decoder's tensors are never read), and to write them back in the same layout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import torch
@@ -33,6 +33,22 @@ def checkpoint_files(name_or_path: str | Path) -> list[Path]:
     return files
 
 
+def checkpoint_names(
+    keys: Iterable[str], prefixes: Mapping[str, str], tied: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Our state-dict key → the checkpoint's key, for every key under one of ``prefixes`` (or in ``tied``)."""
+    tied = dict(tied or {})
+    names = {}
+    for ours in keys:
+        if ours in tied:
+            names[ours] = tied[ours]
+            continue
+        for our_prefix, their_prefix in prefixes.items():
+            if ours.startswith(our_prefix):
+                names[ours] = their_prefix + ours[len(our_prefix) :]
+    return names
+
+
 def load_prefixed_state(
     module: nn.Module,
     name_or_path: str | Path,
@@ -44,16 +60,8 @@ def load_prefixed_state(
     Every parameter and persistent buffer of ``module`` must be found, with the right shape; otherwise a
     ValueError lists what is missing or mismatched (typically: the wrong model size or family).
     """
-    tied = dict(tied or {})
     wanted = module.state_dict()
-    theirs_to_ours = {}
-    for ours in wanted:
-        if ours in tied:
-            theirs_to_ours[tied[ours]] = ours
-            continue
-        for our_prefix, their_prefix in prefixes.items():
-            if ours.startswith(our_prefix):
-                theirs_to_ours[their_prefix + ours[len(our_prefix) :]] = ours
+    theirs_to_ours = {theirs: ours for ours, theirs in checkpoint_names(wanted, prefixes, tied).items()}
     state: dict[str, torch.Tensor] = {}
     for file in checkpoint_files(name_or_path):
         with safe_open(str(file), framework="pt") as reader:
@@ -82,13 +90,9 @@ def save_prefixed_state(
     tied: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``module``'s state under the checkpoint's key names (inverse of :func:`load_prefixed_state`)."""
-    tied = dict(tied or {})
-    out: dict[str, torch.Tensor] = {}
-    for ours, tensor in module.state_dict().items():
-        if ours in tied:
-            out[tied[ours]] = tensor
-            continue
-        for our_prefix, their_prefix in prefixes.items():
-            if ours.startswith(our_prefix):
-                out[their_prefix + ours[len(our_prefix) :]] = tensor
-    save_file({k: v.detach().contiguous().cpu() for k, v in out.items()}, str(file), metadata={"format": "pt"})
+    state = module.state_dict()
+    out = {
+        theirs: state[ours].detach().contiguous().cpu()
+        for ours, theirs in checkpoint_names(state, prefixes, tied).items()
+    }
+    save_file(out, str(file), metadata={"format": "pt"})
