@@ -2,7 +2,8 @@
 
 ``vision``:  ``name_or_path`` (Florence-2 hub id / local dir) or ``tiny: true``; ``image_size``, ``prompts``,
              ``mask_prompt_padding``, ``keep_global_token``.
-``llm``:     ``name_or_path`` (hub id / local dir, optional ``gguf_file``, ``tokenizer``) or ``tiny: true``
+``llm``:     ``name_or_path`` (hub id / local dir, optional ``gguf_file``, ``tokenizer``, ``quantization: 4bit``
+             for QLoRA) or ``tiny: true``
              (with ``hidden_size``); ``attn_implementation``, ``dtype``.
 ``fusion``:  ``name`` and ``features`` (any of ``depth`` and the prompt names).
 Only the prompts that the fusion uses are run through the Florence-2 encoder.
@@ -57,8 +58,11 @@ def build_llm(
     hidden_size: int = 128,
     attn_implementation: str = "sdpa",
     dtype: str = "float32",
+    quantization: str | None = None,
 ):
     if tiny:
+        if quantization is not None:
+            raise ValueError("model.llm.quantization needs pretrained weights; the tiny LLM is random.")
         tok = tiny_llm_tokenizer()
         prepare_tokenizer(tok)
         config = tiny_llm_config(len(tok), tok.pad_token_id, tok.eos_token_id, tok.bos_token_id, hidden=hidden_size)
@@ -66,7 +70,13 @@ def build_llm(
         return load_language_model(config=config_dict, attn_implementation=attn_implementation, dtype=dtype), tok
     if not name_or_path:
         raise ValueError("model.llm needs name_or_path (e.g. microsoft/Phi-3.5-mini-instruct) or tiny=true.")
-    llm = load_language_model(name_or_path, attn_implementation=attn_implementation, dtype=dtype, gguf_file=gguf_file)
+    llm = load_language_model(
+        name_or_path,
+        attn_implementation=attn_implementation,
+        dtype=dtype,
+        gguf_file=gguf_file,
+        quantization=quantization,
+    )
     return llm, load_tokenizer(tokenizer or name_or_path, gguf_file=None if tokenizer else gguf_file)
 
 

@@ -31,20 +31,47 @@ def resolve_attention(requested: str) -> str:
     return requested
 
 
+def quantization_config(quantization: str | None) -> dict[str, Any]:
+    """``from_pretrained`` arguments for ``quantization``: None, or ``4bit`` (QLoRA's NF4 with double quantization
+    and bf16 compute; needs a CUDA GPU and bitsandbytes)."""
+    if quantization is None:
+        return {}
+    if quantization != "4bit":
+        raise ValueError(f"model.llm.quantization={quantization!r} is unknown; use null or 4bit.")
+    if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
+        raise ValueError(
+            "model.llm.quantization=4bit (QLoRA) needs a CUDA GPU and bitsandbytes (pip install -e '.[gpu]'); "
+            "on this machine use model.llm.quantization=null (plain LoRA)."
+        )
+    from transformers import BitsAndBytesConfig
+
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+    return {"quantization_config": config, "device_map": {"": torch.cuda.current_device()}}
+
+
 def load_language_model(
     name_or_path: str | Path | None = None,
     config: dict[str, Any] | None = None,
     attn_implementation: str = "sdpa",
     dtype: str | torch.dtype = "float32",
     gguf_file: str | None = None,
+    quantization: str | None = None,
 ) -> PreTrainedModel:
-    """Pretrained weights from ``name_or_path``, or a randomly initialised model from ``config`` (a dict
-    with ``model_type``)."""
+    """Pretrained weights from ``name_or_path`` (optionally quantized, see :func:`quantization_config`), or a
+    randomly initialised model from ``config`` (a dict with ``model_type``)."""
     dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     attn = resolve_attention(attn_implementation)
     if name_or_path is not None:
         kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+        kwargs.update(quantization_config(quantization))
         return AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, attn_implementation=attn, **kwargs)
+    if quantization is not None:
+        raise ValueError("model.llm.quantization applies to pretrained weights (name_or_path), not to a config.")
     if config is None:
         raise ValueError("Give the LLM a name_or_path (hub id or local directory) or a config (model/llm=tiny).")
     config = dict(config)

@@ -7,7 +7,8 @@ The ``stage.lora`` config node (``null`` disables LoRA)::
     dropout: 0.05
     target_modules: all-linear     # or a list of module names, e.g. [q_proj, k_proj, v_proj, o_proj]
 
-After :func:`attach_lora` only the adapter matrices of the LLM require grad; the projector and fusion
+With ``model.llm.quantization=4bit`` (a CUDA GPU and bitsandbytes) the LLM is loaded in NF4 and this is
+QLoRA. After :func:`attach_lora` only the adapter matrices of the LLM require grad; the projector and fusion
 stay fully trainable (the finetuning module decides that, not this file).
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import PreTrainedModel
 
 from fvl.models.florence_vl import FlorenceVL
@@ -32,6 +33,8 @@ def attach_lora(
     """Wrap ``model.llm`` in a peft model with LoRA adapters; freezes the LLM's own weights."""
     if isinstance(model.llm, PeftModel):
         raise ValueError("The LLM already carries LoRA adapters; merge them (fvl.training.export) before adding more.")
+    if getattr(model.llm, "is_loaded_in_4bit", False):  # QLoRA: fp32 norms/head, input grads for checkpointing
+        model.llm = prepare_model_for_kbit_training(model.llm, use_gradient_checkpointing=False)
     targets: Any = target_modules if isinstance(target_modules, str) else list(target_modules)
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
     model.llm = get_peft_model(model.llm, config)

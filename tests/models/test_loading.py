@@ -1,5 +1,6 @@
 """The real loading paths, exercised on local directories: Florence-2 + an LLM saved in Hugging Face layout."""
 
+import pytest
 import torch
 
 from fvl.models.builder import build_florence_vl, build_llm
@@ -34,3 +35,15 @@ def test_fusion_subset_runs_only_its_prompts(florence_dir, image_size):
     assert list(model.vision.prompts) == ["ocr"]
     assert model.vision.prompt_ids.shape[0] == 1
     assert model.projector[0].in_features == 2 * model.vision.feature_dim
+
+
+def test_quantization_needs_a_gpu_and_names_the_fix(tmp_path):
+    from fvl.models.language_model import quantization_config
+
+    with pytest.raises(ValueError, match="unknown; use null or 4bit"):
+        quantization_config("8bit")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="needs a CUDA GPU and bitsandbytes"):
+            quantization_config("4bit")
+    with pytest.raises(ValueError, match="tiny LLM is random"):
+        build_llm(tiny=True, quantization="4bit")
