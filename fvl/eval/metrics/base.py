@@ -33,6 +33,16 @@ def nested_mean(values: Mapping[str, float]) -> float:
     return sum(heads) / len(heads)
 
 
+def check_lengths(
+    predictions: Sequence[str], answers: Sequence[Sequence[str]], options: Sequence[Sequence[str]] | None = None
+) -> int:
+    """The batch size, after checking that answers (and options) come one per prediction."""
+    count = len(predictions)
+    if len(answers) != count or (options is not None and len(options) != count):
+        raise ValueError(f"got {count} predictions but {len(answers)} answer lists; give one per sample")
+    return count
+
+
 class BenchmarkMetric(Metric):
     """A metric over generated answers, with declared categories and groups (see the module docstring)."""
 
@@ -107,9 +117,7 @@ class ScoreMetric(BenchmarkMetric):
         categories: Sequence[str | None] | None = None,
         groups: Sequence[str | None] | None = None,
     ) -> None:
-        count = len(predictions)
-        if len(answers) != count or (options is not None and len(options) != count):
-            raise ValueError(f"got {count} predictions but {len(answers)} answer lists; give one per sample")
+        count = check_lengths(predictions, answers, options)
         category_pos = self._positions(categories, count, "categories")
         group_pos = self._positions(groups, count, "groups")
         option_lists = options if options is not None else [()] * count

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from fvl.eval.metrics.base import BenchmarkMetric
+from fvl.eval.metrics.base import BenchmarkMetric, check_lengths
 from fvl.eval.metrics.yes_no import gold_yes_no, parse_pope
 
 # Columns of the confusion state: "yes" is the positive class.
@@ -50,9 +50,7 @@ class POPEMetric(BenchmarkMetric):
         categories: Sequence[str | None] | None = None,
         groups: Sequence[str | None] | None = None,
     ) -> None:
-        count = len(predictions)
-        if len(answers) != count:
-            raise ValueError(f"got {count} predictions but {len(answers)} answer lists; give one per sample")
+        count = check_lengths(predictions, answers)
         positions = self._positions(categories, count, "categories").tolist()
         counts = torch.zeros_like(self.confusion, device="cpu")
         for prediction, refs, pos in zip(predictions, answers, positions, strict=True):
