@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -51,7 +52,7 @@ def metric_values(sweep: Sweep, name: str) -> list[float | None]:
     return [job.metric(name) for job in sweep.jobs]
 
 
-def draw_reference(axes, name: str, values: list[float | None]) -> None:
+def draw_reference(axes: Axes, name: str, values: list[float | None]) -> None:
     """One line across the chart when all jobs share the value, else a segment over each job's bar."""
     label, color = REFERENCE_LINES[name]
     known = [value for value in values if value is not None]
@@ -70,14 +71,14 @@ def draw_reference(axes, name: str, values: list[float | None]) -> None:
     )
 
 
-def upright(labels: list[str]) -> bool:
+def labels_upright(labels: list[str]) -> bool:
     return len(labels) <= UPRIGHT_LABELS_UP_TO
 
 
 def figure_width(labels: list[str]) -> float:
     """Room for each upright label's longest line (tilted labels need less), within the bounds."""
     longest = max(len(line) for label in labels for line in label.splitlines())
-    per_bar = max(INCHES_PER_BAR, INCHES_PER_CHARACTER * longest) if upright(labels) else INCHES_PER_BAR
+    per_bar = max(INCHES_PER_BAR, INCHES_PER_CHARACTER * longest) if labels_upright(labels) else INCHES_PER_BAR
     return min(MAX_WIDTH, max(MIN_WIDTH, per_bar * len(labels) + 2.0))
 
 
@@ -95,7 +96,7 @@ def draw_chart(sweep: Sweep) -> Figure:
         references = metric_values(sweep, name)
         if any(value is not None for value in references):
             draw_reference(axes, name, references)
-    if upright(labels):
+    if labels_upright(labels):
         axes.set_xticks(positions, labels, fontsize=7)
     else:
         axes.set_xticks(positions, labels, fontsize=7, rotation=35, ha="right", rotation_mode="anchor")
