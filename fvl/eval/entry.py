@@ -15,22 +15,17 @@ from omegaconf import DictConfig, OmegaConf
 from fvl.eval.predictor import ModelPredictor
 from fvl.eval.suite import evaluate_suite
 from fvl.models.florence_vl import FlorenceVL
+from fvl.models.loading import load
 
 log = logging.getLogger(__name__)
 
 
 def load_model(checkpoint: str | Path) -> FlorenceVL:
-    """An exported model directory (``FlorenceVL.from_pretrained``) or a training ``.ckpt`` (rebuilt, LoRA merged)."""
-    path = Path(checkpoint)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint={checkpoint} does not exist; give a run's model/ dir or a .ckpt file.")
-    if path.is_dir() and not (path / "fvl_config.json").exists() and (path / "model" / "fvl_config.json").exists():
-        path = path / "model"  # a run directory: use its exported model
-    if path.is_dir() and (path / "fvl_config.json").exists():
-        return FlorenceVL.from_pretrained(path)
-    from fvl.training.checkpoint import model_from_checkpoint
-
-    return model_from_checkpoint(path)
+    """An exported model directory, a run directory or a training ``.ckpt`` (:func:`fvl.models.loading.load`)."""
+    try:
+        return load(checkpoint)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"checkpoint={checkpoint}: {error}") from error
 
 
 def setup_distributed() -> tuple[int, int]:

@@ -13,6 +13,8 @@ Hugging Face causal LM with its tokenizer) and ``connector.safetensors`` (fusion
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,8 @@ class FlorenceVL(nn.Module):
         self.image_mean, self.image_std = IMAGENET_MEAN, IMAGENET_STD
         # How the model was trained to see inputs; exported so evaluation encodes prompts the same way.
         self.input_format: dict[str, Any] = dict(DEFAULT_INPUT_FORMAT)
+        # The ModelSpec (as a dict) the model was built from, exported beside the weights; set by the builder.
+        self.spec: dict[str, Any] | None = None
 
     # ---- contract with the data pipeline ----------------------------------------------------------------------
     @property
@@ -64,6 +68,10 @@ class FlorenceVL(nn.Module):
     @property
     def image_size(self) -> int:
         return self.vision.image_size
+
+    @property
+    def llm_hidden_size(self) -> int:
+        return self.llm.config.get_text_config().hidden_size
 
     # ---- forward ----------------------------------------------------------------------------------------------
     def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
@@ -164,23 +172,42 @@ class FlorenceVL(nn.Module):
             "image": {"size": self.image_size, "mean": list(self.image_mean), "std": list(self.image_std)},
             "num_image_tokens": self.num_image_tokens,
             "input_format": self.input_format,
+            "spec": self.spec,
         }
 
     def save_pretrained(self, directory: str | Path) -> None:
-        """Write a self-contained model directory (no Lightning or Hydra needed to load it)."""
+        """Write a self-contained model directory (no Lightning or Hydra needed to load it).
+
+        Written into a temporary sibling directory first and renamed into place when complete, so a failed
+        export leaves no half-written directory that would pass for a model; an existing export is replaced.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / CONFIG_FILE).write_text(json.dumps(self.export_config(), indent=2))
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{directory.name}.partial-", dir=directory.parent))
+        try:
+            self._write(partial)
+            if directory.exists():
+                shutil.rmtree(directory)
+            partial.rename(directory)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def _write(self, directory: Path) -> None:
         self.vision.save_pretrained(directory / "florence")
         self.llm.save_pretrained(directory / "llm")
         self.tokenizer.save_pretrained(directory / "llm")
         connector = {f"fusion.{k}": v for k, v in self.fusion.state_dict().items()}
         connector.update({f"projector.{k}": v for k, v in self.projector.state_dict().items()})
         save_file({k: v.detach().contiguous().cpu() for k, v in connector.items()}, str(directory / CONNECTOR_FILE))
+        (directory / CONFIG_FILE).write_text(json.dumps(self.export_config(), indent=2))
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | Path, dtype: str | torch.dtype = "float32", attn_implementation: str = "sdpa"
+        cls,
+        directory: str | Path,
+        dtype: str | torch.dtype = "float32",
+        attn_implementation: str = "sdpa",
+        quantization: str | None = None,
     ) -> FlorenceVL:
         """Load a directory written by :meth:`save_pretrained`."""
         directory = Path(directory)
@@ -191,11 +218,14 @@ class FlorenceVL(nn.Module):
             )
         config = json.loads((directory / CONFIG_FILE).read_text())
         vision = FlorenceEncoder.from_pretrained(directory / "florence", **config["vision"])
-        llm = load_language_model(directory / "llm", attn_implementation=attn_implementation, dtype=dtype)
+        llm = load_language_model(
+            directory / "llm", attn_implementation=attn_implementation, dtype=dtype, quantization=quantization
+        )
         tokenizer = load_tokenizer(directory / "llm")
         fusion = config["fusion"]
         model = cls(vision, llm, tokenizer, fusion["name"], fusion["features"], config["projector"])
         model.input_format.update(config.get("input_format", {}))
+        model.spec = config.get("spec")
         connector = load_file(str(directory / CONNECTOR_FILE))
         model.load_state_dict(connector, strict=False)
         missing = {k for k in model.state_dict() if k.startswith(("fusion.", "projector."))} - set(connector)

@@ -3,6 +3,12 @@
 The image placeholder ``<image>`` is added to the tokenizer as one special token. It never reaches the
 LLM's embedding table (FlorenceVL overwrites those positions with visual tokens), so no resize is needed
 and no untrained embedding row is created.
+
+A GGUF file (``gguf_file``) is always dequantized to ``dtype`` on load: training needs dense weights. Transformers
+5.x loads it through its GGUF quantizer and may leave that quantizer's state on the model (``hf_quantizer``,
+``is_quantized``, ``config.quantization_config`` ...), which makes ``save_pretrained`` refuse the model ("quantized
+with gguf ... not serializable") and would write a quantization entry into the exported ``config.json``.
+:func:`drop_gguf_quantization_state` removes it, so the loaded model is an ordinary float model.
 """
 
 from __future__ import annotations
@@ -54,6 +60,60 @@ def quantization_config(quantization: str | None) -> dict[str, Any]:
     return {"quantization_config": config, "device_map": {"": torch.cuda.current_device()}}
 
 
+def gguf_options(gguf_file: str, quantization: str | None) -> dict[str, Any]:
+    """``from_pretrained`` arguments that load ``gguf_file`` dequantized into dense weights.
+
+    ``GgufConfig(dequantize=True)`` (transformers >= 5 with the GGUF quantizer) asks for dense weights even when a
+    GGUF matmul kernel is installed (packed weights cannot train); older versions always dequantize."""
+    if quantization is not None:
+        raise ValueError(
+            f"model.llm.quantization={quantization!r} cannot be combined with model.llm.gguf_file={gguf_file!r}: "
+            "GGUF weights are dequantized to model.llm.dtype. Use model.llm.quantization=null, or point "
+            "model.llm.name_or_path at a safetensors checkpoint for QLoRA."
+        )
+    options: dict[str, Any] = {"gguf_file": gguf_file}
+    try:
+        from transformers import GgufConfig
+    except ImportError:
+        return options
+    options["quantization_config"] = GgufConfig(dequantize=True)
+    return options
+
+
+# Where transformers' quantizers (quantizers/base.py: preprocess_model, postprocess_model) and from_pretrained
+# record quantization on a model: on the model, and on the config of every PreTrainedModel inside it.
+QUANTIZER_MODEL_ATTRIBUTES = ("hf_quantizer", "quantization_method")
+QUANTIZER_CONFIG_ATTRIBUTES = ("quantization_config", "_is_quantized")
+
+
+def drop_gguf_quantization_state(model: PreTrainedModel) -> PreTrainedModel:
+    """Turn a model loaded (dequantized) from a GGUF file into an ordinary float model that saves and reloads.
+
+    Removes ``hf_quantizer`` (``save_pretrained`` refuses a model whose quantizer is not serializable),
+    ``quantization_method`` and ``is_quantized`` (``.float()``/``.half()`` refuse a quantized model; peft and the
+    HF Trainer treat it as one), ``config.quantization_config`` (it would be exported into ``config.json`` and make
+    a reload look for a GGUF file) and ``config._is_quantized`` (flash attention then takes its dtype from the
+    config). ``_weight_conversions`` is reset to ``None``: the model's own checkpoint mapping applies when saving,
+    as for any model, not the GGUF file's. Raises if the weights are not dense (then the state is not stale)."""
+    packed = [name for name, param in model.named_parameters() if not param.is_floating_point()]
+    if packed:
+        raise ValueError(
+            f"The GGUF model still holds packed (non-float) weights, e.g. {packed[:3]}; it cannot train or export. "
+            "Load it with GgufConfig(dequantize=True) (transformers >= 5 with the GGUF quantizer)."
+        )
+    for name in QUANTIZER_MODEL_ATTRIBUTES:
+        if name in vars(model):
+            delattr(model, name)
+    model.is_quantized = False
+    model._weight_conversions = None
+    for module in model.modules():
+        if isinstance(module, PreTrainedModel):
+            for name in QUANTIZER_CONFIG_ATTRIBUTES:
+                if hasattr(module.config, name):
+                    delattr(module.config, name)
+    return model
+
+
 def load_language_model(
     name_or_path: str | Path | None = None,
     config: dict[str, Any] | None = None,
@@ -62,14 +122,15 @@ def load_language_model(
     gguf_file: str | None = None,
     quantization: str | None = None,
 ) -> PreTrainedModel:
-    """Pretrained weights from ``name_or_path`` (optionally quantized, see :func:`quantization_config`), or a
-    randomly initialised model from ``config`` (a dict with ``model_type``)."""
+    """Pretrained weights from ``name_or_path`` (optionally quantized, see :func:`quantization_config`; a
+    ``gguf_file`` in that directory is dequantized to ``dtype``, see :func:`gguf_options`), or a randomly
+    initialised model from ``config`` (a dict with ``model_type``)."""
     dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     attn = resolve_attention(attn_implementation)
     if name_or_path is not None:
-        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-        kwargs.update(quantization_config(quantization))
-        return AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, attn_implementation=attn, **kwargs)
+        kwargs = gguf_options(gguf_file, quantization) if gguf_file else quantization_config(quantization)
+        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, attn_implementation=attn, **kwargs)
+        return drop_gguf_quantization_state(model) if gguf_file else model
     if quantization is not None:
         raise ValueError("model.llm.quantization applies to pretrained weights (name_or_path), not to a config.")
     if config is None:

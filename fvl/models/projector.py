@@ -14,13 +14,18 @@ from torch import nn
 _MLP = re.compile(r"^mlp(\d+)x_gelu$")
 
 
-def build_projector(name: str, in_dim: int, out_dim: int) -> nn.Sequential:
+def projector_depth(name: str) -> int:
+    """The number of Linear layers a projector name stands for; a ValueError for an unknown name."""
     if name == "linear":
-        return nn.Sequential(nn.Linear(in_dim, out_dim))
+        return 1
     match = _MLP.match(name)
     if not match or int(match.group(1)) < 1:
         raise ValueError(f"Unknown projector '{name}'. Use 'linear' or 'mlp<N>x_gelu' (e.g. mlp3x_gelu).")
+    return int(match.group(1))
+
+
+def build_projector(name: str, in_dim: int, out_dim: int) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Linear(in_dim, out_dim)]
-    for _ in range(int(match.group(1)) - 1):
+    for _ in range(projector_depth(name) - 1):
         layers += [nn.GELU(), nn.Linear(out_dim, out_dim)]
     return nn.Sequential(*layers)

@@ -2,8 +2,9 @@
 
     python -m fvl.training.export outputs/<run>/checkpoints/last.ckpt outputs/<run>/model
 
-The checkpoint alone is enough: it carries the resolved model config (see :mod:`fvl.training.checkpoint`).
-LoRA adapters are merged into the exported LLM.
+The checkpoint alone is enough: it carries the model spec and an architecture snapshot (see
+:mod:`fvl.models.loading`), so neither the hub nor the base weights are needed. LoRA adapters are merged into
+the exported LLM. The directory appears only when complete (written aside, then renamed).
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fvl.training.checkpoint import model_from_checkpoint
+from fvl.models.loading import load
 
 
 def export_checkpoint(checkpoint: str | Path, directory: str | Path) -> Path:
     """Write the model of ``checkpoint`` to ``directory`` (created if needed); returns the directory."""
     directory = Path(directory)
-    model_from_checkpoint(checkpoint).save_pretrained(directory)
+    load(checkpoint).save_pretrained(directory)
     return directory
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="a Lightning .ckpt written by train.py")
+    parser.add_argument(
+        "checkpoint", type=Path, help="a Lightning .ckpt written by train.py (or a run / DeepSpeed checkpoint dir)"
+    )
     parser.add_argument("directory", type=Path, help="where to write the model directory")
     args = parser.parse_args(argv)
     print(f"Exported {args.checkpoint} → {export_checkpoint(args.checkpoint, args.directory)}")

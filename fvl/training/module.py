@@ -1,7 +1,8 @@
 """The Lightning module both training stages share: build the model, freeze by config, optimise, log.
 
 Built from plain config mappings (the resolved ``model``, ``stage`` and ``optim`` nodes), which are saved
-as hyper-parameters, so a ``.ckpt`` alone rebuilds the model (:mod:`fvl.training.export`). The stages
+as hyper-parameters, and an architecture snapshot, so a ``.ckpt`` alone rebuilds the model
+(:mod:`fvl.models.loading`). The stages
 (:mod:`fvl.training.stages`) differ in what they train; everything else lives here:
 
 * ``stage.frozen``: FlorenceVL submodules (``vision``, ``fusion``, ``projector``, ``llm``) that do not train —
@@ -28,9 +29,9 @@ from lightning import LightningModule
 from lightning.pytorch.utilities import rank_zero_info
 
 from fvl.constants import IGNORE_INDEX
+from fvl.models.architecture import SNAPSHOT_KEY, snapshot
 from fvl.models.florence_vl import FlorenceVL
-from fvl.training.checkpoint import build_model
-from fvl.training.init_from import load_weights
+from fvl.training.init_from import start_model
 from fvl.training.optim import build_adamw, build_cosine_schedule
 from fvl.training.plan import format_plan
 
@@ -66,9 +67,9 @@ class FlorenceVLModule(LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = build_model(model, input_format)
-        if init_from:
-            load_weights(self.model, init_from)
+        self.model = start_model(model, init_from)
+        self.model.input_format.update(input_format or {})
+        self._snapshot: dict[str, Any] | None = None
         self.frozen = self.check_frozen(stage.get("frozen") or ())
         for name in self.frozen:
             getattr(self.model, name).requires_grad_(False).eval()
@@ -91,6 +92,13 @@ class FlorenceVLModule(LightningModule):
     def export_model(self) -> FlorenceVL:
         """The model as it should be exported (the finetuning stage merges LoRA here)."""
         return self.model
+
+    # ---- checkpoints ------------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Add the architecture snapshot, so the ``.ckpt`` alone rebuilds the model (:mod:`fvl.models.loading`)."""
+        if self._snapshot is None:
+            self._snapshot = snapshot(self.model)
+        checkpoint[SNAPSHOT_KEY] = self._snapshot
 
     # ---- modes ------------------------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> FlorenceVLModule:

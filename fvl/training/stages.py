@@ -6,7 +6,7 @@
   train, or, with ``stage.lora``, LoRA adapters on the LLM while the projector still trains fully.
 
 The ``stage`` config node: ``name`` (a key of :data:`STAGES`), ``frozen`` (FlorenceVL parts that do not train)
-and, for finetuning, ``lora`` (see :mod:`fvl.training.lora`).
+and, for finetuning, ``lora`` (see :mod:`fvl.models.lora`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fvl.models.florence_vl import FlorenceVL
-from fvl.training.lora import attach_lora, lora_options, merge_lora
+from fvl.models.lora import attach_lora, lora_options, merge_lora
 from fvl.training.module import FlorenceVLModule
 
 

@@ -4,11 +4,12 @@ import pytest
 import torch
 
 from fvl.models.builder import build_florence_vl, build_llm
+from fvl.models.spec import LLMSpec
 
 
 def test_builds_from_local_florence_and_llm_directories(florence_dir, tmp_path, image_size):
     torch.manual_seed(0)
-    llm, tokenizer = build_llm(tiny=True, hidden_size=32)
+    llm, tokenizer = build_llm(LLMSpec(tiny=True, hidden_size=32))
     llm_dir = tmp_path / "llm"
     llm.save_pretrained(llm_dir)
     tokenizer.save_pretrained(llm_dir)
@@ -46,4 +47,4 @@ def test_quantization_needs_a_gpu_and_names_the_fix(tmp_path):
         with pytest.raises(ValueError, match="needs a CUDA GPU and bitsandbytes"):
             quantization_config("4bit")
     with pytest.raises(ValueError, match="tiny LLM is random"):
-        build_llm(tiny=True, quantization="4bit")
+        LLMSpec(tiny=True, hidden_size=32, quantization="4bit")

@@ -86,7 +86,7 @@ def test_init_from_an_exported_dir_or_a_checkpoint_copies_every_weight(tiny, tmp
 
 
 def test_init_from_mistakes_are_named(tiny, tmp_path):
-    with pytest.raises(FileNotFoundError, match="init_from=.*neither an exported model directory"):
+    with pytest.raises(FileNotFoundError, match="init_from=.*does not exist"):
         build_module(tiny.model, tiny.stages["finetune"], tiny.optim, init_from=str(tmp_path / "nope"))
     tiny.module("pretrain").model.save_pretrained(tmp_path / "model")
     other = {**tiny.model, "fusion": {"name": "average", "features": ["depth", "ocr"]}}

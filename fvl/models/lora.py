@@ -32,7 +32,7 @@ def attach_lora(
 ) -> None:
     """Wrap ``model.llm`` in a peft model with LoRA adapters; freezes the LLM's own weights."""
     if isinstance(model.llm, PeftModel):
-        raise ValueError("The LLM already carries LoRA adapters; merge them (fvl.training.export) before adding more.")
+        raise ValueError("The LLM already carries LoRA adapters; merge them (merge_lora) before adding more.")
     if getattr(model.llm, "is_loaded_in_4bit", False):  # QLoRA: fp32 norms/head, input grads for checkpointing
         model.llm = prepare_model_for_kbit_training(model.llm, use_gradient_checkpointing=False)
     targets: Any = target_modules if isinstance(target_modules, str) else list(target_modules)

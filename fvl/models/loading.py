@@ -1,0 +1,120 @@
+"""One loader for every place a trained FlorenceVL lives: :func:`load`.
+
+``load(path)`` accepts
+
+* an exported model directory (``fvl_config.json``, ``florence/``, ``llm/``, ``connector.safetensors``);
+* a run directory (its exported ``model/``, else its ``checkpoints/last.ckpt``);
+* a Lightning ``.ckpt`` written by ``train.py``;
+* a DeepSpeed checkpoint directory (consolidated first; needs the ``deepspeed`` package).
+
+A checkpoint is rebuilt from its own contents: the model spec (hyper-parameter ``model``) and the architecture
+snapshot (:mod:`fvl.models.architecture`) give the modules, the state dict gives the weights, LoRA adapters
+(hyper-parameter ``stage.lora``) are attached to load them and merged. Nothing is downloaded and the base
+weights the spec names are not needed. Export, ``init_from``, ``evaluate.py`` and inference all go through here.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fvl.models.architecture import SNAPSHOT_KEY, rebuild
+from fvl.models.builder import build_model
+from fvl.models.florence_vl import CONFIG_FILE, FlorenceVL
+from fvl.models.lora import attach_lora, lora_options, merge_lora
+from fvl.models.spec import ModelSpec
+
+log = logging.getLogger(__name__)
+
+# The Lightning module attribute that holds the FlorenceVL (prefix of its keys in ``state_dict``).
+MODEL_PREFIX = "model."
+RUN_MODEL = Path("model")
+RUN_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+
+
+def locate(path: str | Path) -> tuple[str, Path]:
+    """What ``path`` holds: ``("export", dir)`` or ``("checkpoint", file or DeepSpeed dir)``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} does not exist. Give an exported model dir (<run>/model), a run dir, or a .ckpt file."
+        )
+    if path.is_file():
+        return "checkpoint", path
+    if (path / CONFIG_FILE).is_file():
+        return "export", path
+    if (path / RUN_MODEL / CONFIG_FILE).is_file():
+        return "export", path / RUN_MODEL
+    if (path / RUN_CHECKPOINT).is_file():
+        return "checkpoint", path / RUN_CHECKPOINT
+    if (path / "checkpoint").is_dir() or (path / "latest").is_file():
+        return "checkpoint", path  # DeepSpeed
+    raise FileNotFoundError(
+        f"{path} is neither an exported model (no {CONFIG_FILE}), a run directory (no {RUN_MODEL}/ or "
+        f"{RUN_CHECKPOINT}) nor a DeepSpeed checkpoint. Point to a run's model/ dir or a .ckpt file."
+    )
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint (file, or DeepSpeed directory) on the CPU. Only open checkpoints you trust."""
+    path = Path(path)
+    if path.is_dir():
+        from lightning.pytorch.utilities.deepspeed import convert_zero_checkpoint_to_fp32_state_dict
+
+        with tempfile.TemporaryDirectory() as tmp:
+            single = Path(tmp) / "consolidated.ckpt"
+            convert_zero_checkpoint_to_fp32_state_dict(str(path), str(single))
+            return torch.load(single, map_location="cpu", weights_only=False)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as error:  # torch raises RuntimeError, pickle errors, EOFError… for a damaged file
+        raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error}).") from error
+
+
+def checkpoint_spec(checkpoint: Mapping[str, Any], path: str | Path) -> ModelSpec:
+    """The model spec a training checkpoint was written with."""
+    hparams = checkpoint.get("hyper_parameters") or {}
+    if "model" not in hparams:
+        raise ValueError(f"{path} has no fvl model spec in its hyper-parameters; it was not written by train.py.")
+    return ModelSpec.parse(hparams["model"])
+
+
+def model_state(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """The FlorenceVL part of a Lightning ``state_dict``, with the module prefix removed."""
+    state = checkpoint["state_dict"]
+    return {key[len(MODEL_PREFIX) :]: value for key, value in state.items() if key.startswith(MODEL_PREFIX)}
+
+
+def model_from_checkpoint(checkpoint: Mapping[str, Any], path: str | Path = "checkpoint") -> FlorenceVL:
+    """Rebuild the trained FlorenceVL of a loaded checkpoint, with LoRA merged into the LLM."""
+    spec = checkpoint_spec(checkpoint, path)
+    hparams = checkpoint["hyper_parameters"]
+    if SNAPSHOT_KEY in checkpoint:
+        model = rebuild(spec, checkpoint[SNAPSHOT_KEY])
+    else:  # written before checkpoints carried a snapshot: the spec's base weights are needed once more
+        log.warning("%s carries no architecture snapshot; building from the weights its spec names first.", path)
+        model = build_model(spec)
+    model.input_format.update(hparams.get("input_format") or {})
+    options = lora_options((hparams.get("stage") or {}).get("lora"))
+    if options is not None:
+        attach_lora(model, **options)
+    model.load_state_dict(model_state(checkpoint), strict=True)
+    return merge_lora(model).eval()
+
+
+def load(path: str | Path, **options: Any) -> FlorenceVL:
+    """The trained FlorenceVL at ``path`` (see module docstring), in eval mode. ``options`` go to
+    :meth:`FlorenceVL.from_pretrained` for an export (``dtype``, ``attn_implementation``, ``quantization``)."""
+    kind, where = locate(path)
+    if kind == "export":
+        return FlorenceVL.from_pretrained(where, **options).eval()
+    if options.get("quantization"):
+        raise ValueError(f"Quantized loading needs an exported model; export {where} first (python -m fvl.export).")
+    model = model_from_checkpoint(read_checkpoint(where), where)
+    dtype = options.get("dtype")
+    return model.to(getattr(torch, dtype) if isinstance(dtype, str) else dtype) if dtype else model
