@@ -137,7 +137,11 @@ def load_language_model(
         raise ValueError("Give the LLM a name_or_path (hub id or local directory) or a config (model/llm=tiny).")
     config = dict(config)
     model_config = AutoConfig.for_model(config.pop("model_type"), **config)
-    return AutoModelForCausalLM.from_config(model_config, dtype=dtype, attn_implementation=attn)
+    model = AutoModelForCausalLM.from_config(model_config, dtype=dtype, attn_implementation=attn)
+    # Built under transformers' `no_init_weights()` (a rebuild whose weights are loaded next), transformers 5.x
+    # leaves tied weights (tie_word_embeddings: SmolLM2's lm_head = embed_tokens) as two tensors; tie them here.
+    model.tie_weights()
+    return model
 
 
 def load_tokenizer(name_or_path: str | Path, gguf_file: str | None = None) -> PreTrainedTokenizerBase:
