@@ -1,7 +1,5 @@
 """Checkpoints: resume at the right step with the same optimizer state, export → load, init_from, ckpt_path=last."""
 
-import os
-
 import pytest
 import torch
 from lightning import Callback
@@ -9,7 +7,6 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from fvl.models.florence_vl import FlorenceVL
 from fvl.training.export import main as export_main
-from fvl.training.resume import resolve_ckpt_path
 from fvl.training.stages import build_module
 
 
@@ -92,20 +89,3 @@ def test_init_from_mistakes_are_named(tiny, tmp_path):
     other = {**tiny.model, "fusion": {"name": "average", "features": ["depth", "ocr"]}}
     with pytest.raises(ValueError, match="does not match this run's model config"):
         build_module(other, tiny.stages["finetune"], tiny.optim, init_from=str(tmp_path / "model"))
-
-
-def test_ckpt_path_last_picks_the_newest_run(tmp_path):
-    paths = []
-    for age, run in ((200, "old"), (100, "new"), (300, "older")):
-        path = tmp_path / "train" / "runs" / run / "checkpoints" / "last.ckpt"
-        path.parent.mkdir(parents=True)
-        path.write_bytes(b"")
-        os.utime(path, (1e9 - age, 1e9 - age))
-        paths.append(path)
-    assert resolve_ckpt_path("last", tmp_path) == str(paths[1])
-    assert resolve_ckpt_path(str(paths[0].parent.parent), tmp_path) == str(paths[0])
-    assert resolve_ckpt_path(None, tmp_path) is None
-    with pytest.raises(FileNotFoundError, match="no checkpoints/last.ckpt exists under"):
-        resolve_ckpt_path("last", tmp_path / "empty")
-    with pytest.raises(FileNotFoundError, match="ckpt_path=missing.ckpt does not exist"):
-        resolve_ckpt_path("missing.ckpt", tmp_path)
