@@ -5,15 +5,22 @@ python train.py experiment=florence_vl_3b_pretrain  # the paper's recipes (conf/
 python train.py -m model/fusion=channel_concat,token_concat,average
 """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
+from fvl.training.config import ConfigError
 from fvl.training.run import train
 
 
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    return train(cfg)
+    try:
+        return train(cfg)
+    except ConfigError as error:  # a config mistake: the message names the key and the fix; no traceback
+        print(f"Config error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,9 @@ def read_chance(stats_file: str | Path) -> float:
 class AnswerAccuracy(Callback):
     """Greedy-generation exact-match accuracy on ``eval_file`` after each validation epoch (see module docstring)."""
 
+    # What it logs, for the up-front check of ``optimized_metric`` (fvl.training.config).
+    logged_metrics = ("val/answer_accuracy", "val/question_only_baseline", "val/chance")
+
     def __init__(
         self,
         eval_file: str | Path,

@@ -27,6 +27,7 @@ def to_plain(node: Any) -> Any:
 
 def build_datamodule(data: Mapping[str, Any], model: FlorenceVL) -> FVLDataModule:
     options = dict(to_plain(data))
+    options.pop("prompt_suffix", None)  # recorded in the model (input_format), not used to build batches
     image = {**(options.pop("image", None) or {}), "size": model.image_size}
     image.update(mean=list(model.image_mean), std=list(model.image_std))
     return FVLDataModule(tokenizer=model.tokenizer, num_image_tokens=model.num_image_tokens, image=image, **options)

@@ -31,6 +31,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from fvl.constants import IGNORE_INDEX
 from fvl.models.architecture import SNAPSHOT_KEY, snapshot
 from fvl.models.florence_vl import FlorenceVL
+from fvl.training.config import lr_by_part
 from fvl.training.init_from import start_model
 from fvl.training.optim import build_adamw, build_cosine_schedule
 from fvl.training.plan import format_plan
@@ -147,7 +148,7 @@ class FlorenceVLModule(LightningModule):
         optim = self.hparams["optim"]
         optimizer = build_adamw(
             self.model,
-            optim["lr"],
+            lr_by_part(optim["lr"]),
             betas=optim.get("betas", (0.9, 0.999)),
             eps=optim.get("eps", 1e-8),
             weight_decay=optim.get("weight_decay", 0.0),

@@ -19,8 +19,10 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from fvl.training.config import lr_by_part, validate_train_config
 from fvl.training.export import export_checkpoint
 from fvl.training.factory import build_datamodule, build_trainer, to_plain
+from fvl.training.optim import warn_if_lr_destroys_pretrained
 from fvl.training.resume import LAST_CHECKPOINT, resolve_ckpt_path
 from fvl.training.stages import build_module
 
@@ -74,7 +76,12 @@ def pre_stage_config(cfg: DictConfig) -> DictConfig:
 
 def input_format(data: DictConfig) -> dict[str, Any]:
     """How the ``data`` config renders samples, recorded in the model for evaluation."""
-    return {"format": data.format, "system_prompt": data.system_prompt, "image_policy": data.image.policy}
+    return {
+        "format": data.format,
+        "system_prompt": data.system_prompt,
+        "image_policy": data.image.policy,
+        "prompt_suffix": data.get("prompt_suffix"),
+    }
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -116,9 +123,16 @@ def fit_stage(cfg: DictConfig) -> StageResult:
 
 def train(cfg: DictConfig) -> float | None:
     """Run the configured stage(s); returns ``optimized_metric`` of the final validation (for sweepers)."""
+    validate_train_config(cfg)
+    first_cfg = pre_stage_config(cfg) if cfg.pre_stage and not cfg.ckpt_path else None
+    if first_cfg is not None:
+        validate_train_config(first_cfg, where="pre_stage (merged over this run's config): ")
+    for stage_cfg in filter(None, (first_cfg, cfg)):
+        pretrained_llm = not stage_cfg.model.llm.tiny and "llm" not in (stage_cfg.stage.frozen or ())
+        warn_if_lr_destroys_pretrained(lr_by_part(stage_cfg.optim.lr), pretrained_llm)
     configure_cpu_threads(cfg)
-    if cfg.pre_stage and not cfg.ckpt_path:
-        first = fit_stage(pre_stage_config(cfg))
+    if first_cfg is not None:
+        first = fit_stage(first_cfg)
         if not first.model_dir.is_dir():
             raise RuntimeError(f"pre_stage left no exported model at {first.model_dir}; it needs export_model=true.")
         with open_dict(cfg):

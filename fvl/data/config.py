@@ -1,0 +1,110 @@
+"""The typed ``data`` config node: what :class:`~fvl.data.datamodule.FVLDataModule` is built from.
+
+Registered (through :mod:`fvl.training.config`) as the schema of ``conf/data/*``, so a wrong type (``data.
+batch_size=abc``) fails at compose time naming the key; ``__post_init__`` checks ranges and choices. The
+model-dependent options (tokenizer, visual-token count, image size and statistics) are not here: they come
+from the built model.
+
+``train`` / ``val``: a list of sources (a path, or a mapping of :class:`~fvl.data.sources.SourceSpec` fields:
+``path``, ``kind``, ``image_root``, ``weight``, ``split``, ``id_column``, ``image_column``,
+``conversations_column``, ``name``). ``prompt_suffix``: the instruction your data appends to short-answer
+questions (e.g. LLaVA's ``"\\nAnswer the question using a single word or phrase."``); it is not added to the
+training text, only recorded in the exported model so ``evaluate.py``'s ``custom`` benchmark asks the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMATS = ("chat", "plain")
+OVERLONG = ("truncate", "drop")
+IMAGE_FAILURES = ("skip", "raise")
+
+
+def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{key}={value!r} is not one of {list(allowed)}.")
+
+
+def _positive(key: str, value: int | None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise ValueError(f"{key}={value!r} must be a positive integer.")
+
+
+@dataclass
+class ImageConfig:
+    policy: str = "square"  # square: resize; pad: pad to square with the mean colour, then resize
+
+    def __post_init__(self) -> None:
+        _one_of("data.image.policy", self.policy, ("square", "pad"))
+
+
+@dataclass
+class SyntheticConfig:
+    """Options of the embedded demo dataset (:func:`fvl.data.synthetic.ensure_synthetic`)."""
+
+    root: str = "data/synthetic"
+    seed: int = 0
+    image_size: int = 64
+    num_captions: int = 4000
+    num_instruct: int = 8000
+    num_eval: int = 500
+    multi_turn_fraction: float = 0.2
+    word_fraction: float = 0.2
+    distractors: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("image_size", "num_captions", "num_instruct", "num_eval"):
+            _positive(f"data.synthetic.{key}", getattr(self, key))
+        if not 0 <= self.distractors <= 3:
+            raise ValueError(f"data.synthetic.distractors={self.distractors} must be between 0 and 3.")
+
+
+@dataclass
+class SamplerConfig:
+    shuffle: bool = True
+    drop_last: bool = False
+    megabatch_mult: int = 50
+
+
+@dataclass
+class DataConfig:
+    train: Any = field(default_factory=list)
+    val: Any = None
+    synthetic: SyntheticConfig | None = None
+    format: str = "chat"
+    system_prompt: str | None = None
+    prompt_suffix: str | None = None
+    max_length: int | None = 2048
+    overlong: str = "truncate"
+    image: ImageConfig = field(default_factory=ImageConfig)
+    image_policy: str = "skip"
+    max_skip_rate: float = 0.01
+    batch_size: int = 16
+    val_batch_size: int | None = None
+    num_workers: int = 0
+    pin_memory: bool = False
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    seed: int = 42
+    num_scan_workers: int | None = None
+    scan_cache: bool = True
+    scan_cache_dir: str | None = None
+    scan_cache_refresh: bool = False
+    scan_cache_content_hash: bool = False
+
+    def __post_init__(self) -> None:
+        _one_of("data.format", self.format, FORMATS)
+        _one_of("data.overlong", self.overlong, OVERLONG)
+        _one_of("data.image_policy", self.image_policy, IMAGE_FAILURES)
+        _positive("data.batch_size", self.batch_size)
+        _positive("data.val_batch_size", self.val_batch_size, allow_none=True)
+        _positive("data.max_length", self.max_length, allow_none=True)
+        if self.num_workers < 0:
+            raise ValueError(f"data.num_workers={self.num_workers} must be >= 0.")
+        if not 0.0 <= self.max_skip_rate <= 1.0:
+            raise ValueError(f"data.max_skip_rate={self.max_skip_rate} must be a fraction between 0 and 1.")
+        if not self.train:
+            raise ValueError("data.train lists no source: data.train='[{path: /data/my.json, image_root: /data/img}]'.")

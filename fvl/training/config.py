@@ -1,0 +1,185 @@
+"""The typed schema of ``conf/train.yaml`` and the checks that run before anything heavy.
+
+:class:`TrainConfig` is registered in Hydra's ConfigStore as ``train_schema``, the first entry of
+``conf/train.yaml``'s defaults list: every YAML group merges into typed nodes, so a wrong type
+(``data.batch_size=abc``) or an unknown key fails at compose time, naming the key. :func:`validate_train_config`
+then catches what composition lets through, before a weight or a data file is read:
+
+* keys added with Hydra's ``+`` (which bypasses the schema) — in every typed section;
+* ranges and choices (``__post_init__`` of the schema classes: a negative lr, batch size 0, an unknown format);
+* ``trainer`` options that the Lightning ``Trainer`` does not take, and a negative ``gradient_clip_val``;
+* an ``optimized_metric`` that nothing in this run logs (``val/loss`` needs ``data.val``; other metrics come
+  from the callbacks that declare them in ``logged_metrics``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+from fvl.data.config import DataConfig
+from fvl.models.spec import ModelSpec, check_keys
+
+PARTS = ("vision", "projector", "llm")
+STAGE_PARTS = ("vision", "fusion", "projector", "llm")
+
+
+@dataclass
+class LoraConfig:
+    r: int = 128
+    alpha: int = 256
+    dropout: float = 0.05
+    target_modules: Any = "all-linear"
+
+    def __post_init__(self) -> None:
+        if self.r <= 0 or self.alpha <= 0 or not 0 <= self.dropout < 1:
+            raise ValueError(f"stage.lora: r={self.r} and alpha={self.alpha} must be > 0, 0 <= dropout < 1.")
+
+
+@dataclass
+class StageConfig:
+    name: str = "finetune"
+    frozen: list[str] = field(default_factory=list)
+    lora: LoraConfig | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [part for part in self.frozen if part not in STAGE_PARTS]
+        if unknown:
+            raise ValueError(f"stage.frozen names {unknown}; FlorenceVL parts are {list(STAGE_PARTS)}.")
+
+
+def lr_by_part(lr: Any) -> dict[str, float]:
+    """``optim.lr`` as one rate per part: a number applies to all parts; a mapping must name each part."""
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool):
+        rates = dict.fromkeys(PARTS, float(lr))
+    elif isinstance(lr, Mapping):
+        unknown, missing = sorted(set(lr) - set(PARTS)), [part for part in PARTS if part not in lr]
+        if unknown or missing:
+            raise ValueError(
+                f"optim.lr={lr}: give one number for all parts (optim.lr=1e-5) or a rate for each of {list(PARTS)} "
+                f"(unknown {unknown}, missing {missing})."
+            )
+        rates = {part: float(lr[part]) for part in PARTS}
+    else:
+        raise ValueError(f"optim.lr={lr!r} must be a number or a mapping {{vision: .., projector: .., llm: ..}}.")
+    negative = {part: rate for part, rate in rates.items() if not rate >= 0}
+    if negative:
+        raise ValueError(f"optim.lr has negative (or NaN) rates {negative}: a negative rate trains backwards.")
+    return rates
+
+
+@dataclass
+class OptimConfig:
+    lr: Any = 1e-5
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.03
+
+    def __post_init__(self) -> None:
+        lr_by_part(self.lr)
+        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
+            raise ValueError(f"optim.betas={list(self.betas)} must be two values in [0, 1).")
+        if self.eps <= 0 or self.weight_decay < 0 or not 0 <= self.warmup_ratio <= 1:
+            raise ValueError(
+                f"optim: eps={self.eps} must be > 0, weight_decay={self.weight_decay} >= 0, "
+                f"warmup_ratio={self.warmup_ratio} in [0, 1]."
+            )
+
+
+@dataclass
+class TrainConfig:
+    """The root of ``conf/train.yaml`` (the comments there say what each option does)."""
+
+    model: ModelSpec = MISSING
+    stage: StageConfig = field(default_factory=StageConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    data: DataConfig = MISSING
+    trainer: Any = None
+    logger: Any = None
+    callbacks: Any = None
+    paths: Any = None
+    experiment: Any = None
+    hparams_search: Any = None
+    debug: Any = None
+    task_name: str = "train"
+    seed: int = 42
+    init_from: str | None = None
+    ckpt_path: str | None = None
+    pre_stage: Any = None
+    activation_checkpointing: bool = False
+    cpu_threads: Any = "auto"
+    optimized_metric: str | None = "val/loss"
+    export_model: bool = True
+
+
+def register_configs() -> None:
+    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+
+
+TYPED_SECTIONS = {"model": ModelSpec, "stage": StageConfig, "optim": OptimConfig, "data": DataConfig}
+
+
+def check_trainer(trainer: Any) -> None:
+    options = dict(trainer or {})
+    accepted = set(inspect.signature(__import__("lightning").Trainer.__init__).parameters) - {"self"}
+    unknown = sorted(set(options) - accepted - {"strategy"})
+    if unknown:
+        raise ValueError(f"trainer has options {unknown} that lightning.Trainer does not take; check the spelling.")
+    clip = options.get("gradient_clip_val")
+    if clip is not None and not clip >= 0:
+        raise ValueError(f"trainer.gradient_clip_val={clip} must be >= 0 (0 or null disables clipping).")
+
+
+def logged_metrics(cfg: DictConfig) -> set[str]:
+    """Metric names this run's validation will log: ``val/loss`` with validation data, plus the callbacks'."""
+    names = {"val/loss"} if cfg.data.get("val") else set()
+    for node in (cfg.get("callbacks") or {}).values():
+        if node is not None and "_target_" in node:
+            names |= set(getattr(hydra.utils.get_class(node["_target_"]), "logged_metrics", ()))
+    return names
+
+
+def check_optimized_metric(cfg: DictConfig) -> None:
+    name = cfg.get("optimized_metric")
+    available = logged_metrics(cfg)
+    if name and available and name not in available:  # without validation nothing is reported (data.val: null)
+        raise ValueError(
+            f"optimized_metric={name} would never be logged: this run logs {sorted(available) or 'no validation'} "
+            "metric. Pick one of those (e.g. optimized_metric=val/loss), add the callback that logs it "
+            "(val/answer_accuracy: callbacks=answer_accuracy), or optimized_metric=null."
+        )
+
+
+class ConfigError(ValueError):
+    """A mistake in the composed config; ``train.py`` prints it without a traceback and exits with status 2."""
+
+
+def validate_train_config(cfg: DictConfig, where: str = "") -> None:
+    """Everything above, for a composed ``train.yaml`` (``where``: e.g. ``pre_stage`` for its merged config)."""
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        for section, schema in TYPED_SECTIONS.items():
+            check_keys(plain[section], schema, section)
+            OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), plain[section]))
+        unknown = sorted(set(plain) - set(TrainConfig.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown top-level option(s) {unknown}; see conf/train.yaml for the options.")
+        check_trainer(plain.get("trainer"))
+        check_optimized_metric(cfg)
+    except MissingMandatoryValue as error:
+        raise ConfigError(
+            f"{where}{error.full_key} has no value (???): the chosen preset needs it; set {error.full_key}=<value>."
+        ) from error
+    except (ValueError, OmegaConfBaseException) as error:
+        raise ConfigError(f"{where}{error}") from error
+
+
+register_configs()
