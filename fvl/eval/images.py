@@ -1,13 +1,20 @@
-"""Turning whatever a dataset's image cell holds (PIL image, bytes, a path, a list of those) into an RGB image."""
+"""Turning whatever a dataset's image cell holds (PIL image, bytes, a path, a list of those) into an RGB image.
+
+This module only unwraps cells and resolves relative paths; the decoding itself is training's
+(:func:`fvl.data.images.load_image`: EXIF rotation, alpha composited on white, 16-bit greyscale, palettes), so
+that a model sees the same pixels in evaluation as in training.
+"""
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
+
+from fvl.data.images import load_image
+from fvl.data.sample import ImageRef
 
 
 def to_pil(value: Any, root: Path | None = None) -> Image.Image | None:
@@ -15,30 +22,31 @@ def to_pil(value: Any, root: Path | None = None) -> Image.Image | None:
 
     Relative paths are resolved against `root` (the data file's folder or a user-given image root). A list
     (multi-image cell, e.g. SEED-Bench) yields its first image; `None` or an empty list yields `None`.
+    Raises `fvl.data.images.ImageLoadError` (an OSError) when the image cannot be decoded.
     """
+    ref = image_ref(value, root)
+    return None if ref is None else load_image(ref)
+
+
+def image_ref(value: Any, root: Path | None = None) -> ImageRef | None:
+    """What `load_image` decodes for a cell: the cell's image, bytes, or resolved path (see `to_pil`)."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
-        return to_pil(value[0], root) if value else None
-    if isinstance(value, Image.Image):
-        return value.convert("RGB")
+        return image_ref(value[0], root) if value else None
     if isinstance(value, dict):
-        if value.get("bytes") is not None:
-            return to_pil(value["bytes"], root)
-        return to_pil(value.get("path"), root)
-    if isinstance(value, (bytes, bytearray)):
-        with Image.open(io.BytesIO(value)) as image:
-            return image.convert("RGB")
+        return image_ref(value["bytes"] if value.get("bytes") is not None else value.get("path"), root)
     if isinstance(value, (str, os.PathLike)):
-        return _open_path(Path(value), root)
+        return _resolve(Path(value), root)
+    if isinstance(value, (Image.Image, bytes, bytearray)):
+        return value
     raise TypeError(f"cannot read an image from a {type(value).__name__} cell; expected a path, bytes or PIL image")
 
 
-def _open_path(path: Path, root: Path | None) -> Image.Image:
+def _resolve(path: Path, root: Path | None) -> Path:
     resolved = path if path.is_absolute() or root is None else root / path
     if not resolved.is_file():
         raise FileNotFoundError(
             f"image {path} not found (looked at {resolved}); set the image root to the folder the paths are relative to"
         )
-    with Image.open(resolved) as image:
-        return image.convert("RGB")
+    return resolved
