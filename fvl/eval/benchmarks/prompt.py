@@ -27,6 +27,15 @@ class PromptFormat:
     options_intro: str = "\n"
     show_options: bool = True
 
+    def describe(self) -> str:
+        """The fixed parts of the prompt, for the log: "suffix '\\n…'" (or "no suffix"), and any prefix."""
+        parts = [f"suffix {self.suffix!r}" if self.suffix else "no suffix"]
+        if self.open_suffix is not None:
+            parts.append(f"suffix {self.open_suffix!r} for open questions")
+        if self.prefix:
+            parts.append(f"prefix {self.prefix!r}")
+        return ", ".join(parts)
+
     def render(self, question: str, options: Sequence[str] = (), hint: str | None = None) -> str:
         letters = option_letters(len(options))
         text = self.prefix.format(letters=", ".join(letters))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 import re
 from typing import Any
 
@@ -137,6 +138,13 @@ def benchmark_names() -> list[str]:
     return sorted([*BENCHMARKS, "custom"])
 
 
+def unknown_benchmark(name: str) -> str:
+    """The message for a name that is not a benchmark: the closest names, then all of them."""
+    close = difflib.get_close_matches(name, benchmark_names(), n=3)
+    guess = f" (did you mean {' or '.join(repr(other) for other in close)}?)" if close else ""
+    return f"unknown benchmark {name!r}{guess}; available: {benchmark_names()}"
+
+
 def get_benchmark(name: str, /, **overrides: Any) -> Benchmark:
     """A registered benchmark, with fields overridden (e.g. `split`, `prompt`, column names); `suffix=` replaces
     just the prompt suffix.
@@ -156,7 +164,7 @@ def get_benchmark(name: str, /, **overrides: Any) -> Benchmark:
         base = BENCHMARKS[name]
         benchmark = _build(lambda **fields: dataclasses.replace(base, **fields), overrides) if overrides else base
     else:
-        raise KeyError(f"unknown benchmark {name!r}; available: {benchmark_names()}")
+        raise KeyError(unknown_benchmark(name))
     if suffix is None:
         return benchmark
     if not isinstance(benchmark, TableBenchmark):

@@ -60,12 +60,7 @@ class SyntheticBenchmark(Benchmark):
         limit: int | None = None,
         cache_dir: str | Path | None = None,
     ) -> SampleSet:
-        path = Path(path).expanduser()
-        file = path / self.file_name if path.is_dir() else path
-        if not file.is_file():
-            raise FileNotFoundError(
-                f"synthetic eval file {file} not found; run `python -m fvl.data.synthetic --out DIR`"
-            )
+        file = self._file(path)
         records = json.loads(file.read_text(encoding="utf-8"))
         if not isinstance(records, list):
             raise ValueError(f"{file}: expected a JSON list of LLaVA-format samples, got a {type(records).__name__}")
@@ -77,6 +72,20 @@ class SyntheticBenchmark(Benchmark):
                 "%s: %d samples have follow-up turns; only their first exchange is evaluated", file, multi_turn
             )
         return SampleSet(references, lambda i: to_pil(records[i].get("image"), file.parent), source=str(file))
+
+    @property
+    def origin(self) -> str:
+        return "make it with `python -m fvl.data.synthetic --out DIR`"
+
+    def check(self, path: str | Path, *, split: str | None = None) -> None:
+        self._file(path)
+
+    def _file(self, path: str | Path) -> Path:
+        path = Path(path).expanduser()
+        file = path / self.file_name if path.is_dir() else path
+        if not file.is_file():
+            raise FileNotFoundError(f"synthetic eval file {file} not found; {self.origin}")
+        return file
 
     def reference_scores(self, references: Sequence[EvalSample]) -> dict[str, float]:
         return question_only_baseline(references)

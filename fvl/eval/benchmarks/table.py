@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image
 
 from fvl.eval.benchmarks.base import Benchmark
-from fvl.eval.benchmarks.files import read_table
+from fvl.eval.benchmarks.files import locate_table, read_table
 from fvl.eval.benchmarks.options import gold_letter, index_letter, option_list, present
 from fvl.eval.benchmarks.prompt import PromptFormat
 from fvl.eval.images import to_pil
@@ -91,6 +91,18 @@ class TableBenchmark(Benchmark):
         references = [self._sample(rows[i], i, source) for i in kept]
         image_at = self._image_loader(table, rows, kept, Path(path), split, cache_dir)
         return SampleSet(references, image_at, num_filtered=num_filtered, source=source)
+
+    @property
+    def origin(self) -> str:
+        return f"download the hub dataset {self.hub_id}" if self.hub_id else ""
+
+    def check(self, path: str | Path, *, split: str | None = None) -> None:
+        locate_table(path, subset=self.subset, split=split, default_split=self.split)
+        if self.image_join is not None:
+            locate_table(path, subset=self.image_join.subset, split=split, default_split=self.split)
+
+    def describe_prompt(self) -> str:
+        return self.prompt.describe()
 
     def _columns(self) -> list[str]:
         fields: list[Any] = [self.question, self.answers, self.id, self.hint, self.category, self.group]
