@@ -15,6 +15,7 @@ import torch
 from fvl.data.collate import GenerationCollator
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import ImageProcessor, ImageSettings
+from fvl.data.sample import Turn, place_image_token
 from fvl.eval.sample import EvalSample
 from fvl.models.florence_vl import FlorenceVL
 
@@ -47,6 +48,24 @@ class ModelPredictor:
         """What shapes the predictions, for results.json."""
         options = {"max_new_tokens": self.max_new_tokens, "do_sample": False, **self.generate_kwargs}
         return {**options, **self.input_format, "image_size": self.model.image_size}
+
+    def render_prompt(self, sample: EvalSample) -> str:
+        """The text prompt of `sample` as the model is given it (chat template or plain rendering), before
+        tokenization; its one ``<image>`` stands for the ``num_image_tokens`` image tokens."""
+        has_image = sample.image is not None
+        turns = place_image_token([Turn("user", sample.question)], sample.id, has_image)
+        return self.encoder.format.render_prompt(turns, has_image)
+
+    def describe_input(self) -> str:
+        """How prompts and images are prepared, for the log."""
+        fmt = self.input_format
+        text = (
+            f"format {fmt['format']}, system prompt {fmt['system_prompt']!r}, image policy {fmt['image_policy']}, "
+            f"<image> = {self.model.num_image_tokens} image tokens"
+        )
+        if fmt["format"] == "plain":
+            text += "; the plain format shows the image only: the question text is not in the prompt"
+        return text
 
     def encode(self, sample: EvalSample) -> dict[str, Any]:
         has_image = sample.image is not None

@@ -72,8 +72,31 @@ def write_results(
     settings: Mapping[str, Any] | None = None,
     skipped: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write `results.json` (`{benchmark: {metric: value}, "settings": {...}, "skipped": {...}}`) and
-    `predictions/<benchmark>.jsonl` under `out_dir`; returns the path of results.json.
+    """Write `predictions/<benchmark>.jsonl` for each result and `results.json` (see `write_summary`) under
+    `out_dir`; returns the path of results.json."""
+    for result in results:
+        write_predictions(out_dir, result)
+    return write_summary(out_dir, results, settings, skipped)
+
+
+def write_predictions(out_dir: str | Path, result: BenchmarkResult) -> Path:
+    """Write one benchmark's per-sample records to `out_dir/predictions/<benchmark>.jsonl`; returns its path."""
+    folder = Path(out_dir) / "predictions"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = (json.dumps(_json_safe(record), ensure_ascii=False) for record in result.records)
+    path = folder / f"{result.name}.jsonl"
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def write_summary(
+    out_dir: str | Path,
+    results: Sequence[BenchmarkResult],
+    settings: Mapping[str, Any] | None = None,
+    skipped: Mapping[str, str] | None = None,
+) -> Path:
+    """(Re)write `out_dir/results.json`: `{benchmark: {metric: value}, "settings": {...}, "skipped": {...}}`;
+    returns its path. The file is replaced whole, so that a reader never sees it half written.
 
     `settings` are the generation settings; the code version (fvl version, git commit) is added to them.
     """
@@ -85,14 +108,11 @@ def write_results(
     payload["settings"] = {"generation": dict(settings or {}), "code": code_version()}
     if skipped:
         payload["skipped"] = dict(skipped)
-    (out_dir / "predictions").mkdir(parents=True, exist_ok=True)
-    for result in results:
-        lines = (json.dumps(_json_safe(record), ensure_ascii=False) for record in result.records)
-        (out_dir / "predictions" / f"{result.name}.jsonl").write_text(
-            "".join(f"{line}\n" for line in lines), encoding="utf-8"
-        )
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "results.json"
-    path.write_text(json.dumps(_json_safe(payload), indent=2) + "\n", encoding="utf-8")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(_json_safe(payload), indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
     return path
 
 

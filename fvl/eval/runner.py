@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from tqdm import tqdm
 
 from fvl.eval.benchmarks import Benchmark
 from fvl.eval.metrics import BenchmarkMetric, build_metric, update_metric
@@ -47,18 +48,26 @@ def run_shard(
     rank: int = 0,
     world_size: int = 1,
     batch_size: int = 8,
+    progress: bool = False,
 ) -> Shard:
-    """Generate for this rank's samples in batches of `batch_size` and feed the metric (built from all samples)."""
+    """Generate for this rank's samples in batches of `batch_size` and feed the metric (built from all samples).
+
+    With `progress`, rank 0 shows a progress bar on stderr (its shard's samples, samples/s and time left)."""
     indices = list(shard_indices(len(samples), rank, world_size))
     predictions: list[str] = []
-    for start in range(0, len(indices), batch_size):
-        batch = [samples[i] for i in indices[start : start + batch_size]]
-        replies = predict(batch)
-        if len(replies) != len(batch) or not all(isinstance(reply, str) for reply in replies):
-            raise ValueError(
-                f"{benchmark.name}: predict() must return one string per sample ({len(batch)}), got {replies!r:.200}"
-            )
-        predictions.extend(replies)
+    label = benchmark.name if world_size == 1 else f"{benchmark.name} (rank 0, 1/{world_size} of the samples)"
+    bar = tqdm(total=len(indices), desc=label, unit=" samples", disable=not progress or rank != 0, mininterval=1.0)
+    with bar:
+        for start in range(0, len(indices), batch_size):
+            batch = [samples[i] for i in indices[start : start + batch_size]]
+            replies = predict(batch)
+            if len(replies) != len(batch) or not all(isinstance(reply, str) for reply in replies):
+                raise ValueError(
+                    f"{benchmark.name}: predict() must return one string per sample ({len(batch)}), "
+                    f"got {replies!r:.200}"
+                )
+            predictions.extend(replies)
+            bar.update(len(batch))
     references = references_of(samples)
     metric = build_metric(benchmark.metric, references)
     update_metric(metric, [references[i] for i in indices], predictions)
@@ -96,12 +105,19 @@ def rank_and_world_size() -> tuple[int, int]:
 
 
 def evaluate(
-    benchmark: Benchmark, samples: SampleSet | Sequence[EvalSample], predict: PredictFn, *, batch_size: int = 8
+    benchmark: Benchmark,
+    samples: SampleSet | Sequence[EvalSample],
+    predict: PredictFn,
+    *,
+    batch_size: int = 8,
+    progress: bool = False,
 ) -> BenchmarkResult:
     """Evaluate a benchmark on this process's shard; under torch.distributed every rank must call it, and every
-    rank gets the same full result."""
+    rank gets the same full result. `progress` shows a progress bar on rank 0."""
     rank, world_size = rank_and_world_size()
-    shard = run_shard(benchmark, samples, predict, rank=rank, world_size=world_size, batch_size=batch_size)
+    shard = run_shard(
+        benchmark, samples, predict, rank=rank, world_size=world_size, batch_size=batch_size, progress=progress
+    )
     predictions = shard.predictions
     if world_size > 1:
         parts: list[tuple[list[int], list[str]] | None] = [None] * world_size

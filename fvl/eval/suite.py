@@ -1,4 +1,5 @@
-"""Evaluating several benchmarks end to end: skip GPT-judged ones, load, evaluate, write results, print a table."""
+"""Evaluating several benchmarks end to end: check them all, then per benchmark load, show its first prompt,
+evaluate with a progress bar, and write its results at once; a table at the end. GPT-judged benchmarks are skipped."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fvl.eval.benchmarks import get_benchmark
-from fvl.eval.results import BenchmarkResult, print_table, write_results
+from fvl.eval.checks import plan_benchmarks
+from fvl.eval.prompt_log import log_first_prompt
+from fvl.eval.results import BenchmarkResult, print_table, write_predictions, write_summary
 from fvl.eval.runner import PredictFn, evaluate, rank_and_world_size
 
 logger = logging.getLogger(__name__)
@@ -25,25 +27,34 @@ def evaluate_suite(
 ) -> list[BenchmarkResult]:
     """Evaluate each request `{"name": ..., "path": local copy, "split"?: ..., "limit"?: ..., **field overrides}`.
 
-    Benchmarks that need a GPT judge are skipped with a logged reason (listed under "skipped" in results.json).
-    Rank 0 writes `out_dir` (see `write_results`) and prints the table; all ranks return the results.
+    All requests are checked first (`plan_benchmarks`: names, settings, local copies). Benchmarks that need a GPT
+    judge are skipped with a logged reason (listed under "skipped" in results.json). As each benchmark finishes,
+    rank 0 writes its `predictions/<name>.jsonl` and rewrites `results.json` under `out_dir` (see
+    `write_summary`), so a later failure leaves the finished ones on disk; at the end it prints the table. All
+    ranks return the results.
     """
-    results, skipped = [], {}
-    for request in requests:
-        fields = dict(request)
-        name, path = fields.pop("name"), fields.pop("path", None)
-        split, limit = fields.pop("split", None), fields.pop("limit", None)
-        benchmark = get_benchmark(name, **fields)
-        if benchmark.skip_reason:
-            logger.warning("skipping %s", benchmark.skip_reason)
-            skipped[benchmark.name] = benchmark.skip_reason
-            continue
-        if path is None:
-            raise ValueError(f"benchmark {name}: give `path`, the folder or file of its local copy")
-        samples = benchmark.load(path, split=split, limit=limit, cache_dir=cache_dir)
-        results.append(evaluate(benchmark, samples, predict, batch_size=batch_size))
-    if rank_and_world_size()[0] == 0:
-        if out_dir is not None:
-            write_results(out_dir, results, settings, skipped)
-        print_table(results, skipped)
+    plan = plan_benchmarks(requests)
+    main = rank_and_world_size()[0] == 0
+    for reason in plan.skipped.values():
+        logger.warning("skipping %s", reason)
+    results: list[BenchmarkResult] = []
+    if main and out_dir is not None:
+        write_summary(out_dir, results, settings, plan.skipped)
+    for run in plan.runs:
+        try:
+            samples = run.benchmark.load(run.path, split=run.split, limit=run.limit, cache_dir=cache_dir)
+            if main:
+                log_first_prompt(run.benchmark, samples, predict)
+            result = evaluate(run.benchmark, samples, predict, batch_size=batch_size, progress=True)
+        except Exception:
+            if main and results:
+                written = f" are in {out_dir}" if out_dir is not None else " are lost (no out_dir)"
+                logger.error("%s failed; the results of %s%s", run.benchmark.name, [r.name for r in results], written)
+            raise
+        results.append(result)
+        if main and out_dir is not None:
+            write_predictions(out_dir, result)
+            write_summary(out_dir, results, settings, plan.skipped)
+    if main:
+        print_table(results, plan.skipped)
     return results

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing
+from eval_hub_files import write_files
+from eval_layouts import LAYOUTS
 
 from fvl.eval import (
     BenchmarkResult,
@@ -126,3 +128,39 @@ def test_table_and_nan_in_results_json(tmp_path: Path) -> None:
     assert saved["pope"]["f1"] is None
     with pytest.raises(ValueError, match="reserved keys"):
         write_results(tmp_path, [BenchmarkResult("settings", {}, "accuracy")])
+
+
+def test_suite_shows_a_progress_bar_on_rank_zero_only(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "mine.json").write_text(json.dumps([{"question": "Color?", "answer": "red"}] * 5))
+    request = {"name": "custom", "path": tmp_path / "mine.json", "metric": "exact_match", "image": None}
+    evaluate_suite([request], lambda batch: ["red"] * len(batch), batch_size=2, cache_dir=tmp_path)
+    bar = capsys.readouterr().err
+    assert "custom" in bar and "5/5" in bar and "samples/s" in bar
+    run_shard(BENCHMARK, SAMPLES, _predict, rank=1, world_size=2, batch_size=2, progress=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_finished_benchmarks_are_on_disk_when_a_later_one_fails(tmp_path: Path) -> None:
+    (tmp_path / "mine.json").write_text(json.dumps([{"question": "Color?", "answer": "red"}] * 2))
+    write_files(tmp_path / "pope", LAYOUTS["pope"].files)
+    requests = [
+        {"name": "custom", "path": tmp_path / "mine.json", "metric": "exact_match", "image": None},
+        {"name": "pope", "path": tmp_path / "pope"},
+    ]
+    pope_batches = []
+
+    def predict(batch: list[EvalSample]) -> list[str]:
+        if batch[0].question.startswith("Is there a dog"):
+            pope_batches.append(batch)
+            if len(pope_batches) == 2:
+                raise RuntimeError("cannot decode image")
+        return ["red"] * len(batch)
+
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="cannot decode image"):
+        evaluate_suite(requests, predict, out_dir=out, batch_size=2, cache_dir=tmp_path / "cache")
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["custom"]["accuracy"] == 1.0 and "pope" not in saved
+    lines = (out / "predictions" / "custom.jsonl").read_text().splitlines()
+    assert [json.loads(line)["prediction"] for line in lines] == ["red", "red"]
+    assert not (out / "predictions" / "pope.jsonl").exists()
