@@ -1,19 +1,26 @@
 """Evaluate a trained Florence-VL on benchmarks: ``python evaluate.py checkpoint=<model dir | .ckpt> benchmarks=[...]``.
 
-Batched greedy generation (KV cache, left padding), official scoring, a printed table, and in the run directory
-``results.json`` plus ``predictions/<benchmark>.jsonl``. Under ``torchrun --nproc_per_node N`` samples are sharded
-across processes and the scores gathered. Configuration: conf/evaluate.yaml.
+Every benchmark name and local copy is checked before the model loads. Batched greedy generation (KV cache,
+left padding), official scoring, a progress bar and the first prompt per benchmark, and in the run directory
+``results.json`` plus ``predictions/<benchmark>.jsonl``, written as each benchmark finishes; a table at the end.
+Under ``torchrun --nproc_per_node N`` samples are sharded across processes and the scores gathered.
+Configuration: conf/evaluate.yaml.
 """
 
 import hydra
 from omegaconf import DictConfig
 
+import fvl.eval.config  # noqa: F401  (registers the open mappings conf/evaluate.yaml lists first)
+from fvl.eval.checks import BenchmarkSetupError
 from fvl.eval.entry import run_evaluation
 
 
 @hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_evaluation(cfg)
+    try:
+        run_evaluation(cfg)
+    except BenchmarkSetupError as error:  # a user's mistake in the command: the message, not a traceback
+        raise SystemExit(f"evaluate.py: {error}") from None
 
 
 if __name__ == "__main__":

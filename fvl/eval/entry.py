@@ -1,18 +1,20 @@
-"""What ``evaluate.py`` runs: load a model (exported directory or Lightning ``.ckpt``), set up devices and ranks,
-build the benchmark requests from config, and hand them with a :class:`ModelPredictor` to ``evaluate_suite``."""
+"""What ``evaluate.py`` runs: build the benchmark requests from config and check them all, then load a model
+(exported directory or Lightning ``.ckpt``), set up devices and ranks, and hand the requests (a custom benchmark
+given the model's prompt suffix) with a :class:`ModelPredictor` to ``evaluate_suite``."""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from fvl.eval.checks import plan_benchmarks
 from fvl.eval.predictor import ModelPredictor
+from fvl.eval.requests import COMMAND_LINE_FIXES, benchmark_requests, with_model_suffix
 from fvl.eval.suite import evaluate_suite
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.loading import load
@@ -47,33 +49,18 @@ def pick_device(requested: str, local_rank: int) -> torch.device:
     return torch.device("cpu")
 
 
-def benchmark_requests(cfg: DictConfig) -> list[dict[str, Any]]:
-    """One request per name in ``cfg.benchmarks``: its local path, options and the global ``limit``."""
-    names = [cfg.benchmarks] if isinstance(cfg.benchmarks, str) else list(cfg.benchmarks)
-    paths = cfg.get("benchmark_paths") or {}
-    options = OmegaConf.to_container(cfg.options, resolve=True)
-    requests = []
-    for name in names:
-        request = {"name": name, "path": paths.get(name) or str(Path(cfg.benchmark_root) / name)}
-        if cfg.get("limit") is not None:
-            request["limit"] = cfg.limit
-        request.update(options.get(name, {}))
-        requests.append(request)
-    return requests
-
-
 def run_evaluation(cfg: DictConfig) -> None:
+    requests = benchmark_requests(cfg)
+    plan_benchmarks(requests, COMMAND_LINE_FIXES)  # names, settings and local copies, before any model is loaded
     local_rank, _ = setup_distributed()
     device = pick_device(cfg.device, local_rank)
     model = load_model(cfg.checkpoint).eval()
     model = model.to(device=device, dtype=getattr(torch, cfg.dtype) if cfg.get("dtype") else None)
-    predictor = ModelPredictor(
-        model,
-        max_new_tokens=cfg.generation.max_new_tokens,
-        device=device,
-        input_format=OmegaConf.to_container(cfg.input_format, resolve=True),
-    )
+    override = OmegaConf.to_container(cfg.input_format, resolve=True)
+    max_new_tokens = cfg.generation.max_new_tokens
+    predictor = ModelPredictor(model, max_new_tokens=max_new_tokens, device=device, input_format=override)
+    requests = with_model_suffix(requests, model.input_format, override)
     settings = {"checkpoint": str(cfg.checkpoint), "batch_size": cfg.batch_size, **predictor.settings()}
     out_dir = HydraConfig.get().runtime.output_dir
-    evaluate_suite(benchmark_requests(cfg), predictor, out_dir=out_dir, settings=settings, batch_size=cfg.batch_size)
+    evaluate_suite(requests, predictor, out_dir=out_dir, settings=settings, batch_size=cfg.batch_size)
     log.info("results written to %s", out_dir)

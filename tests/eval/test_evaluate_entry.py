@@ -54,12 +54,12 @@ def run_evaluate(args, out_dir, launcher=()):
         command = [sys.executable, *command]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads((Path(out_dir) / "results.json").read_text()), done.stdout
+    return json.loads((Path(out_dir) / "results.json").read_text()), done
 
 
 def test_evaluate_writes_results_predictions_and_table(exported, synthetic, tmp_path):
     _, model_dir = exported
-    results, stdout = run_evaluate(
+    results, done = run_evaluate(
         [f"checkpoint={model_dir}", f"benchmark_paths.synthetic={synthetic.eval}", "batch_size=5"], tmp_path
     )
     scores = results["synthetic"]
@@ -69,7 +69,9 @@ def test_evaluate_writes_results_predictions_and_table(exported, synthetic, tmp_
     assert "fvl_version" in results["settings"]["code"]
     lines = (tmp_path / "predictions" / "synthetic.jsonl").read_text().splitlines()
     assert len(lines) == 24 and {"id", "prediction"} <= set(json.loads(lines[0]))
-    assert "synthetic" in stdout and "accuracy" in stdout
+    assert "synthetic" in done.stdout and "accuracy" in done.stdout
+    assert "synthetic: first prompt as the model is given it" in done.stdout  # Hydra's log goes to stdout
+    assert "24/24" in done.stderr and "samples/s" in done.stderr  # the progress bar
 
 
 def test_two_process_evaluation_gathers_the_same_scores(exported, synthetic, tmp_path):

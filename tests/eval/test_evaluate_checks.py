@@ -1,0 +1,88 @@
+"""evaluate.py checks every benchmark name and local copy before it loads the model, and says what to fix."""
+
+import json
+from pathlib import Path
+
+import pytest
+from eval_config import evaluate_config
+from eval_hub_files import write_files
+from eval_layouts import LAYOUTS
+
+from fvl.eval import entry
+
+
+class ModelLoaded(Exception):
+    """Raised instead of loading a model: the benchmark checks have passed."""
+
+
+@pytest.fixture(autouse=True)
+def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(checkpoint: str) -> None:
+        raise ModelLoaded(checkpoint)
+
+    monkeypatch.setattr(entry, "load_model", refuse)
+
+
+def check_error(tmp_path: Path, *overrides: str) -> str:
+    cfg = evaluate_config("checkpoint=/nowhere/model", *overrides, out_dir=tmp_path / "run")
+    with pytest.raises(ValueError) as info:
+        entry.run_evaluation(cfg)
+    return str(info.value)
+
+
+def test_missing_copy_names_benchmark_path_and_fix(tmp_path: Path) -> None:
+    message = check_error(tmp_path, "benchmarks=[pope]", f"benchmark_root={tmp_path / 'lmms-lab'}")
+    assert "pope" in message and str(tmp_path / "lmms-lab" / "pope") in message
+    assert "lmms-lab/POPE" in message  # what to download
+    assert "benchmark_paths.pope=" in message and "benchmark_root=" in message
+
+
+def test_typo_lists_the_known_names(tmp_path: Path) -> None:
+    message = check_error(tmp_path, "benchmarks=[popee]")
+    assert "'popee'" in message and "did you mean 'pope'" in message
+    assert all(name in message for name in ("vqav2", "mmbench", "custom", "synthetic"))
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "README.md").write_text("not data")
+    columns = LAYOUTS["chartqa"].files["data/test-00000-of-00001.parquet"]
+    write_files(tmp_path / "charts", {f"data/{split}-00000-of-00001.parquet": columns for split in ("train", "val")})
+    message = check_error(
+        tmp_path,
+        "benchmarks=[pope,chartqa,custom]",
+        f"benchmark_paths.pope={tmp_path / 'notes'}",
+        f"benchmark_paths.chartqa={tmp_path / 'charts'}",
+        f"benchmark_paths.custom={tmp_path / 'mine.jsonl'}",
+        "options.custom={metric: exact_match}",
+    )
+    assert f"no data files (.arrow, .csv, .json, .jsonl, .parquet) under {tmp_path / 'notes'}" in message
+    assert "split 'test' not found" in message and "splits found: ['train', 'val']" in message
+    assert "options.chartqa={split: <name>}" in message
+    assert f"no local copy at {tmp_path / 'mine.jsonl'}" in message and "benchmark_paths.custom=" in message
+
+
+def test_custom_benchmark_settings_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "mine.json").write_text(json.dumps([{"question": "Color?", "answer": "red"}]))
+    message = check_error(tmp_path, "benchmarks=[custom]", f"benchmark_paths.custom={tmp_path / 'mine.json'}")
+    assert "custom benchmark needs metric=" in message and "options.custom={metric:" in message
+
+
+def test_missing_synthetic_split_says_how_to_make_it(tmp_path: Path) -> None:
+    message = check_error(tmp_path, "benchmarks=[synthetic]", f"paths.data_dir={tmp_path}")
+    assert str(tmp_path / "synthetic" / "eval.json") in message and "python -m fvl.data.synthetic" in message
+
+
+def test_gpt_judged_benchmarks_are_still_skipped(tmp_path: Path) -> None:
+    (tmp_path / "mine.json").write_text(json.dumps([{"question": "Color?", "answer": "red"}]))
+    message = check_error(tmp_path, "benchmarks=[mmvet,pope]", f"benchmark_root={tmp_path}")
+    assert "pope" in message and "mmvet" not in message
+    cfg = evaluate_config(
+        "checkpoint=/nowhere/model",
+        "benchmarks=[mmvet,custom]",
+        f"benchmark_paths.custom={tmp_path / 'mine.json'}",
+        "options.custom={metric: exact_match, image: null}",
+        out_dir=tmp_path / "run",
+    )
+    with pytest.raises(ModelLoaded):
+        entry.run_evaluation(cfg)
