@@ -19,7 +19,9 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from fvl.training.config import lr_by_part, validate_train_config
+from fvl.data.source_check import check_sources
+from fvl.data.synthetic import ensure_synthetic
+from fvl.training.config import ConfigError, lr_by_part, validate_train_config
 from fvl.training.export import export_checkpoint
 from fvl.training.factory import build_datamodule, build_trainer, to_plain
 from fvl.training.optim import warn_if_lr_destroys_pretrained
@@ -88,9 +90,22 @@ def final_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {name: float(value) for name, value in sorted(trainer.callback_metrics.items()) if name.startswith("val/")}
 
 
+def check_data(data: DictConfig) -> None:
+    """Open and check every source before the model is built (the demo's synthetic set is generated first)."""
+    if data.get("synthetic"):
+        ensure_synthetic(**to_plain(data.synthetic))
+    try:
+        for split in ("train", "val"):
+            for line in check_sources(to_plain(data.get(split)), split):
+                log.info("%s", line)
+    except (FileNotFoundError, ValueError) as error:
+        raise ConfigError(str(error)) from error
+
+
 def fit_stage(cfg: DictConfig) -> StageResult:
     output_dir = Path(cfg.paths.output_dir)
     check_activation_checkpointing(cfg)
+    check_data(cfg.data)
     L.seed_everything(cfg.seed, workers=True)
     if cfg.stage.name == "finetune" and not cfg.init_from and not cfg.ckpt_path and not cfg.model.llm.get("tiny"):
         log.warning("Finetuning without init_from: the paper finetunes the stage-1 model (init_from=<run>/model).")
