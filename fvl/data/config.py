@@ -14,8 +14,10 @@ training text, only recorded in the exported model so ``evaluate.py``'s ``custom
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from fvl.data.synthetic import SyntheticOptions
 
 FORMATS = ("chat", "plain")
 OVERLONG = ("truncate", "drop")
@@ -43,27 +45,6 @@ class ImageConfig:
 
 
 @dataclass
-class SyntheticConfig:
-    """Options of the embedded demo dataset (:func:`fvl.data.synthetic.ensure_synthetic`)."""
-
-    root: str = "data/synthetic"
-    seed: int = 0
-    image_size: int = 64
-    num_captions: int = 4000
-    num_instruct: int = 8000
-    num_eval: int = 500
-    multi_turn_fraction: float = 0.2
-    word_fraction: float = 0.2
-    distractors: int = 0
-
-    def __post_init__(self) -> None:
-        for key in ("image_size", "num_captions", "num_instruct", "num_eval"):
-            _positive(f"data.synthetic.{key}", getattr(self, key))
-        if not 0 <= self.distractors <= 3:
-            raise ValueError(f"data.synthetic.distractors={self.distractors} must be between 0 and 3.")
-
-
-@dataclass
 class SamplerConfig:
     shuffle: bool = True
     drop_last: bool = False
@@ -74,7 +55,7 @@ class SamplerConfig:
 class DataConfig:
     train: Any = field(default_factory=list)
     val: Any = None
-    synthetic: SyntheticConfig | None = None
+    synthetic: dict[str, Any] | None = None  # {root, **SyntheticOptions fields}: the demo set, generated on use
     format: str = "chat"
     system_prompt: str | None = None
     prompt_suffix: str | None = None
@@ -106,5 +87,14 @@ class DataConfig:
             raise ValueError(f"data.num_workers={self.num_workers} must be >= 0.")
         if not 0.0 <= self.max_skip_rate <= 1.0:
             raise ValueError(f"data.max_skip_rate={self.max_skip_rate} must be a fraction between 0 and 1.")
+        if self.synthetic is not None:
+            options = dict(self.synthetic)
+            if not options.pop("root", None):
+                raise ValueError("data.synthetic needs root: the directory the demo set is generated in.")
+            try:
+                SyntheticOptions(**options)
+            except TypeError as error:
+                known = ["root", *(f.name for f in fields(SyntheticOptions))]
+                raise ValueError(f"data.synthetic: {error}; its keys are {known}.") from error
         if not self.train:
             raise ValueError("data.train lists no source: data.train='[{path: /data/my.json, image_root: /data/img}]'.")

@@ -52,6 +52,16 @@ class SyntheticOptions:
     # bind the question's reference (position or colour) to the right object.
     distractors: int = 0
 
+    def __post_init__(self) -> None:
+        for key in ("image_size", "num_captions", "num_instruct", "num_eval"):
+            if getattr(self, key) <= 0:
+                raise ValueError(f"data.synthetic.{key}={getattr(self, key)} must be a positive integer.")
+        if not 0 <= self.distractors <= 3:
+            raise ValueError(f"data.synthetic.distractors={self.distractors} must be between 0 and 3.")
+        for key in ("multi_turn_fraction", "word_fraction"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ValueError(f"data.synthetic.{key}={getattr(self, key)} must be a fraction between 0 and 1.")
+
 
 @dataclass(frozen=True)
 class SyntheticPaths:
