@@ -42,8 +42,8 @@ STAGES = {
     "lora": ["stage=finetune_lora", "stage.lora.r=8", "stage.lora.alpha=16"],
     "full": ["stage=finetune"],
 }
-# Two optimizer steps on a few short synthetic samples, one thread, one checkpoint (run.py's last.ckpt: no
-# step checkpoint of 0.5-1.6 GB besides it).
+# Two optimizer steps on a few short synthetic samples, one thread; one validation (run.py's final one: the
+# epoch of 4 batches never ends) and one checkpoint (run.py's last.ckpt, no step checkpoint of 0.5-1.6 GB).
 SMALL_RUN = [
     "pre_stage=null",
     "cpu_threads=1",
@@ -55,7 +55,8 @@ SMALL_RUN = [
     "data.synthetic.num_instruct=8",
     "data.synthetic.num_eval=4",
     "trainer.max_steps=2",
-    "trainer.val_check_interval=2",
+    "trainer.val_check_interval=null",
+    "trainer.check_val_every_n_epoch=1",
     "trainer.enable_progress_bar=false",
     "callbacks.model_checkpoint=null",
     "callbacks.answer_accuracy.max_new_tokens=2",
@@ -197,6 +198,7 @@ def greedy_reply(model: FlorenceVL, question: str, max_new_tokens: int = 12) -> 
 
 
 # ---- end to end (asset) ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_gguf_tokenizer_round_trips_with_its_chat_template(smollm2, launched, tmp_path):
     """Runs while the training runs of ``launched`` use the other cores."""
     tokenizer = load_tokenizer(smollm2, gguf_file=GGUF_FILE)
@@ -211,6 +213,7 @@ def test_gguf_tokenizer_round_trips_with_its_chat_template(smollm2, launched, tm
     assert (reloaded.eos_token, reloaded.pad_token) == (tokenizer.eos_token, tokenizer.pad_token)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_gguf_run_trains_and_exports_a_plain_float_model(trained, stage):
     run = trained[stage]
@@ -221,6 +224,7 @@ def test_gguf_run_trains_and_exports_a_plain_float_model(trained, stage):
     assert config["model_type"] == "llama" and config["hidden_size"] == 576 and config["tie_word_embeddings"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_exported_model_loads_in_one_call_and_still_answers(trained, stage):
     model = FlorenceVL.from_pretrained(trained[stage].model_dir).eval()
@@ -231,6 +235,7 @@ def test_exported_model_loads_in_one_call_and_still_answers(trained, stage):
     assert ANSWER in reply, f"{stage}: {QUESTION!r} → {reply!r}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_evaluate_scores_the_exported_model(evaluated, stage):
     scores = evaluated[stage]["synthetic"]
