@@ -91,10 +91,11 @@ def drop_gguf_quantization_state(model: PreTrainedModel) -> PreTrainedModel:
 
     Removes ``hf_quantizer`` (``save_pretrained`` refuses a model whose quantizer is not serializable),
     ``quantization_method`` and ``is_quantized`` (``.float()``/``.half()`` refuse a quantized model; peft and the
-    HF Trainer treat it as one), ``config.quantization_config`` (it would be exported into ``config.json`` and make
-    a reload look for a GGUF file) and ``config._is_quantized`` (flash attention then takes its dtype from the
-    config). ``_weight_conversions`` is reset to ``None``: the model's own checkpoint mapping applies when saving,
-    as for any model, not the GGUF file's. Raises if the weights are not dense (then the state is not stale)."""
+    HF Trainer treat it as one), ``config.quantization_config`` (exported into ``config.json``, it would attach the
+    GGUF quantizer again to every reload of the export) and ``config._is_quantized`` (flash attention then takes
+    its dtype from the config). ``_weight_conversions`` is reset to ``None``: the model's own checkpoint mapping
+    applies when saving, as for any model, not the GGUF file's. Raises if a weight is still packed: then the
+    quantizer state is not stale."""
     packed = [name for name, param in model.named_parameters() if not param.is_floating_point()]
     if packed:
         raise ValueError(
