@@ -171,7 +171,7 @@ def resume_scope(cfg: DictConfig, hydra: DictConfig | None = None) -> ResumeScop
             return None
         hydra = HydraConfig.get()
     overrides = _recorded(hydra, "overrides.task", []) if _is_multirun(hydra.mode) else None
-    output_dir = hydra.runtime.output_dir
+    output_dir = OmegaConf.select(hydra, "runtime.output_dir", default=None)
     return ResumeScope(
         task_name=cfg.task_name,
         experiment=_recorded(hydra, "runtime.choices", {}).get("experiment"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
@@ -134,14 +135,15 @@ def test_explicit_paths_resolve_as_before(tmp_path):
 
 
 @pytest.mark.parametrize("mode", [RunMode.MULTIRUN, "MULTIRUN", RunMode.RUN])
-def test_resume_scope_reads_the_task_the_experiment_and_a_sweep_jobs_overrides(mode):
+def test_resume_scope_reads_the_task_the_experiment_and_a_sweep_jobs_overrides(mode, monkeypatch):
     node = hydra_node("demo", ["model/fusion=a", "ckpt_path=last"], "MULTIRUN", output_dir="/runs/0")
     hydra = OmegaConf.create(node)
     hydra.mode = mode
     scope = resume_scope(OmegaConf.create({"task_name": "train"}), hydra)
     multirun = mode != RunMode.RUN
     assert scope == ResumeScope("train", "demo", ("model/fusion=a",) if multirun else None, Path("/runs/0"))
-    assert resume_scope(OmegaConf.create({"task_name": "train"})) is None  # Hydra is not running here
+    monkeypatch.setattr(HydraConfig.instance(), "cfg", None)  # Hydra is not running (earlier tests may set it)
+    assert resume_scope(OmegaConf.create({"task_name": "train"})) is None
 
 
 def fitted_checkpoint(model: dict, path: Path, tiny) -> Path:
