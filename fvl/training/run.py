@@ -25,7 +25,7 @@ from fvl.training.config import ConfigError, lr_by_part, validate_train_config
 from fvl.training.export import export_checkpoint
 from fvl.training.factory import build_datamodule, build_trainer, to_plain
 from fvl.training.optim import warn_if_lr_destroys_pretrained
-from fvl.training.resume import LAST_CHECKPOINT, resolve_ckpt_path
+from fvl.training.resume import LAST_CHECKPOINT, resume_checkpoint
 from fvl.training.stages import build_module
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,10 @@ def fit_stage(cfg: DictConfig) -> StageResult:
     output_dir = Path(cfg.paths.output_dir)
     check_activation_checkpointing(cfg)
     check_data(cfg.data)
+    try:
+        ckpt_path = resume_checkpoint(cfg)  # resolved, checked against this run's model, logged
+    except (FileNotFoundError, ValueError) as error:
+        raise ConfigError(str(error)) from error
     L.seed_everything(cfg.seed, workers=True)
     if cfg.stage.name == "finetune" and not cfg.init_from and not cfg.ckpt_path and not cfg.model.llm.get("tiny"):
         log.warning("Finetuning without init_from: the paper finetunes the stage-1 model (init_from=<run>/model).")
@@ -119,7 +123,7 @@ def fit_stage(cfg: DictConfig) -> StageResult:
     )
     datamodule = build_datamodule(cfg.data, module.model)
     trainer = build_trainer(cfg, module.model)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_ckpt_path(cfg.ckpt_path, cfg.paths.log_dir))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     if trainer.fast_dev_run:
         return StageResult(output_dir, final_metrics(trainer))
     checkpoint = output_dir / LAST_CHECKPOINT
