@@ -4,15 +4,12 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
+from compose_helpers import CONF, compose_train
 from hydra.errors import ConfigCompositionException
-from omegaconf import DictConfig, open_dict
 
 from fvl.models.spec import ModelSpec
 from fvl.training.config import ConfigError, lr_by_part, validate_train_config
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 # Every preset under conf/model: (group, option) → (weights id, declared width).
 LLM_PRESETS = {
     "phi35_mini": ("microsoft/Phi-3.5-mini-instruct", 3072),
@@ -25,17 +22,6 @@ VISION_PRESETS = {
     "florence2_base": ("florence-community/Florence-2-base", 768, 577),
     "tiny": (None, 64, 5),
 }
-
-
-def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(tmp_path)
-        cfg.paths.output_dir = str(tmp_path / "run")
-        del cfg.hydra
-    return cfg
 
 
 def test_every_preset_under_conf_model_is_covered():

@@ -1,18 +1,16 @@
 """The Hydra configs compose: every experiment (model ids are not loaded), every group option, the demo's stages."""
 
-from pathlib import Path
 
 import pytest
+from compose_helpers import CONF, compose_train
 from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import MissingConfigException
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from fvl.training.run import check_activation_checkpointing, pre_stage_config
 from fvl.training.stages import build_module
 from fvl.training.strategy import build_strategy
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 EXPERIMENTS = sorted(path.stem for path in (CONF / "experiment").glob("*.yaml"))
 # The paper's recipes: (LLM id, stage, lr of the LLM, global batch, epochs).
 RECIPES = {
@@ -21,17 +19,6 @@ RECIPES = {
     "florence_vl_8b_pretrain": ("meta-llama/Llama-3.1-8B-Instruct", "pretrain", 1e-5, 2048, 1),
     "florence_vl_8b_finetune": ("meta-llama/Llama-3.1-8B-Instruct", "finetune", 1e-5, 512, 1),
 }
-
-
-def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(tmp_path)
-        cfg.paths.output_dir = str(tmp_path / "run")
-        del cfg.hydra
-    return cfg
 
 
 def global_batch(cfg: dict) -> int:

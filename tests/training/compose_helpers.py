@@ -1,0 +1,21 @@
+"""Composing ``conf/train.yaml`` in-process the way ``train.py`` does (imported by the config tests)."""
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
+    """The composed train config with Hydra's runtime set, paths rooted in ``tmp_path``, without the hydra node."""
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.root_dir = str(tmp_path)
+        cfg.paths.output_dir = str(tmp_path / "run")
+        del cfg.hydra
+    return cfg
