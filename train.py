@@ -18,7 +18,7 @@ from fvl.training.run import train
 def main(cfg: DictConfig) -> float | None:
     try:
         return train(cfg)
-    except ConfigError as error:  # a config mistake: the message names the key and the fix; no traceback
+    except (ConfigError, FileNotFoundError) as error:  # the message names the key or path and the fix
         print(f"Config error: {error}", file=sys.stderr)
         sys.exit(2)
 

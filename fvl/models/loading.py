@@ -70,10 +70,17 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             single = Path(tmp) / "consolidated.ckpt"
             convert_zero_checkpoint_to_fp32_state_dict(str(path), str(single))
             return torch.load(single, map_location="cpu", weights_only=False)
-    try:
+    try:  # memory-mapped: only the tensors used are read (older, non-zip checkpoints cannot be mapped)
         return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception:  # noqa: BLE001 — retried without mmap; a damaged file fails below with its reason
+        pass
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises RuntimeError, pickle errors, EOFError… for a damaged file
-        raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error}).") from error
+        raise ValueError(
+            f"{path} is not a readable checkpoint (truncated, damaged or not written by torch.save): "
+            f"{type(error).__name__}: {error}"
+        ) from error
 
 
 def checkpoint_spec(checkpoint: Mapping[str, Any], path: str | Path) -> ModelSpec:

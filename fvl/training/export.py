@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("directory", type=Path, help="where to write the model directory")
     args = parser.parse_args(argv)
-    print(f"Exported {args.checkpoint} → {export_checkpoint(args.checkpoint, args.directory)}")
+    try:
+        print(f"Exported {args.checkpoint} → {export_checkpoint(args.checkpoint, args.directory)}")
+    except (FileNotFoundError, ValueError) as error:  # a wrong path or a file that is no fvl checkpoint
+        parser.exit(2, f"error: {error}\n")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from fvl.models.builder import build_model, check_widths
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.loading import load
 from fvl.models.spec import ModelSpec
+from fvl.training.config import ConfigError
 
 
 def architecture_of(model: FlorenceVL) -> dict[str, Any]:
@@ -47,14 +48,14 @@ def check_same_architecture(spec: ModelSpec, source: FlorenceVL, path: str | Pat
         f"{key}: source {found[key]!r}, this run {wanted[key]!r}" for key in wanted if wanted[key] != found[key]
     ]
     if differences:
-        raise ValueError(
+        raise ConfigError(
             f"init_from={path} does not match this run's model config (model/vision, model/llm, model/fusion, "
             "model/projector must describe the same architecture as the source):\n  " + "\n  ".join(differences)
         )
     try:
         check_widths(spec, source)
     except ValueError as error:
-        raise ValueError(f"init_from={path} does not match this run's model config: {error}") from error
+        raise ConfigError(f"init_from={path} does not match this run's model config: {error}") from error
 
 
 def start_model(spec: ModelSpec | Mapping[str, Any], init_from: str | Path | None = None) -> FlorenceVL:
