@@ -1,5 +1,5 @@
-"""The jobs users come for, typed as users type them: own data (LLaVA JSON, save_to_disk), the demo with other
-callbacks, a data mistake, and a ``.ckpt`` rebuilt on a machine without the base weights it was trained from."""
+"""The jobs users come for beyond the README's own commands (tests/test_readme_commands.py runs those): a data
+mistake, the demo with other callbacks, and a ``.ckpt`` rebuilt on a machine without its base weights."""
 
 import json
 import shutil
@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 
 import torch
-from datasets import Dataset
-from PIL import Image
 from transformers import Florence2ForConditionalGeneration
 
 from fvl.models.loading import load
@@ -36,35 +34,6 @@ def only_run(cwd: Path, task: str = "demo") -> Path:
 def conversation(i: int) -> list[dict[str, str]]:
     colour = ("red", "blue")[i % 2]
     return [{"from": "human", "value": "<image>\nWhat colour is it?"}, {"from": "gpt", "value": colour}]
-
-
-def write_images(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, colour in enumerate(((220, 20, 20), (20, 20, 220))):
-        Image.new("RGB", (48, 32), colour).save(folder / f"{i}.png")
-
-
-def test_own_llava_json_in_one_command_without_the_demos_pre_stage_or_callback(tmp_path):
-    write_images(tmp_path / "img")
-    records = [{"id": f"s{i}", "image": f"{i % 2}.png", "conversations": conversation(i)} for i in range(8)]
-    (tmp_path / "my.json").write_text(json.dumps(records))
-    result = train(tmp_path, "data=llava_finetune", "data.train=[{path: my.json, image_root: img}]", *SHORT)
-    run = only_run(tmp_path)
-    assert not (run / "pre_stage").exists() and not (tmp_path / "data" / "synthetic").exists()
-    assert "AnswerAccuracy" not in (run / ".hydra" / "config.yaml").read_text()
-    assert "data.train[0] 'my': llava, 8 records" in result.stdout + result.stderr
-    model = load(run)
-    assert model.input_format["format"] == "chat" and model.input_format["image_policy"] == "pad"
-
-
-def test_own_save_to_disk_folder_with_a_column_mapping(tmp_path):
-    write_images(tmp_path / "img")
-    rows = {"uid": [f"r{i}" for i in range(8)], "picture": [f"{i % 2}.png" for i in range(8)]}
-    rows["dialogue"] = [conversation(i) for i in range(8)]
-    Dataset.from_dict(rows).save_to_disk(str(tmp_path / "ds"))
-    source = "{path: ds, image_root: img, id_column: uid, image_column: picture, conversations_column: dialogue}"
-    train(tmp_path, "data=llava_finetune", f"data.train=[{source}]", *SHORT)
-    assert json.loads((only_run(tmp_path) / "metrics.json").read_text()) == {}  # no validation data given
 
 
 def test_a_wrong_column_fails_before_the_model_is_built(tmp_path):
