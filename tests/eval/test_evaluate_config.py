@@ -1,7 +1,5 @@
 """evaluate.py's command line: per-benchmark paths, options and input-format overrides for any name, no ``+``."""
 
-import re
-import shlex
 from pathlib import Path
 
 import pytest
@@ -45,11 +43,3 @@ def test_paths_options_and_input_format_for_any_name(tmp_path: Path) -> None:
 def test_other_keys_stay_closed(tmp_path: Path) -> None:
     with pytest.raises(ConfigCompositionException, match="batch_sise"):
         evaluate_config("checkpoint=run/model", "batch_sise=4", out_dir=tmp_path)
-
-
-def test_the_readme_command_as_written(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    [command] = re.findall(r"`(python evaluate\.py [^`]*benchmarks=\[custom\][^`]*)`", readme)
-    arguments = shlex.split(command.replace("<run>", "runs/1"))[2:]  # the placeholder filled in
-    cfg = evaluate_config(*arguments, out_dir=tmp_path)
-    assert benchmark_requests(cfg) == [{"name": "custom", "path": "my.jsonl", "metric": "vqa_accuracy"}]
