@@ -16,10 +16,17 @@ are disjoint, every rank gets the same number of batches, and all ranks agree wi
 The sampler yields lists of dataset indices and subclasses ``DistributedSampler`` so Lightning leaves it
 in place (no sampler injection) and calls ``set_epoch``; use it as
 ``DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=...)``.
+
+**Resuming.** An epoch's batches are a pure function of ``(seed, epoch)`` and the data, so a resumed run
+needs only where it stopped: :meth:`resume_at` ``(epoch, batches_done)`` makes the next iteration of that
+epoch start at batch ``batches_done`` (the data module sets it from the restored training loop, before
+Lightning creates the iterator). :meth:`fingerprint` identifies the data and batching options, so a resume
+can tell whether it sees the same batches as the run it continues.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -58,6 +65,32 @@ class LengthGroupedSampler(DistributedSampler):
         self.batch_size = batch_size
         self.megabatch_mult = megabatch_mult
         self.dropped_last_epoch = 0
+        self._resume: tuple[int, int] | None = None
+        self._fingerprint: str | None = None
+
+    def resume_at(self, epoch: int, batches_done: int) -> None:
+        """Start epoch ``epoch`` at batch ``batches_done`` (this rank's batches); later epochs start at 0."""
+        if batches_done < 0 or batches_done > len(self):
+            raise ValueError(f"cannot resume at batch {batches_done} of an epoch of {len(self)} batches")
+        self._resume = (epoch, batches_done)
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        if self._resume is not None and self._resume[0] != epoch:
+            self._resume = None  # a new epoch starts at its first batch
+        super().set_epoch(epoch)
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides the batches: lengths, modalities and the batching options."""
+        if self._fingerprint is not None:
+            return self._fingerprint
+        digest = hashlib.sha256()
+        options = (self.batch_size, self.num_replicas, self.shuffle, self.seed, self.drop_last, self.megabatch_mult)
+        digest.update(repr(options).encode())
+        digest.update(repr(self.lengths).encode())
+        digest.update(repr(self.groups[0]).encode())
+        self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
 
     def _group_steps(self, group: list[int], generator: torch.Generator) -> tuple[list[list[list[int]]], int]:
         if self.shuffle:
@@ -93,7 +126,8 @@ class LengthGroupedSampler(DistributedSampler):
         return steps
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter([step[self.rank] for step in self._steps()])
+        skip = self._resume[1] if self._resume is not None and self._resume[0] == self.epoch else 0
+        return iter([step[self.rank] for step in self._steps()[skip:]])
 
     def __len__(self) -> int:
         count = 0
