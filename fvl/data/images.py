@@ -7,25 +7,44 @@ then mean/std normalisation. The recipe's two policies (DESIGN.md §2):
 - ``pad``: first pad to a centred square with the mean colour, then resize (finetuning), so the padding
   normalises to ~0.
 
-Loading applies the EXIF orientation and converts any mode to RGB: palette and alpha images are composited
-onto white (so transparent text stays readable), 16-bit greyscale is scaled to 8 bits.
+:func:`load_image` is the one decoder, for training and evaluation alike. Every fault ends in an
+:class:`ImageLoadError` naming the image (the dataset skips and counts it under ``image_policy=skip``):
+
+- a missing, zero-byte or empty reference (:func:`probe_image`, also run by the scan without decoding);
+- bytes that are no image, or a damaged one;
+- a truncated file: always an error, even where ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is set (PIL would pad
+  the missing rows silently);
+- more than ``max_pixels`` pixels (default :data:`MAX_IMAGE_PIXELS`; ``data.max_image_pixels`` in training), read
+  from the header before anything is decoded: a guard against decompression bombs that replaces PIL's own
+  (which only warns below twice its limit).
+
+The first frame of an animated GIF/PNG is used, the EXIF orientation applied, and any mode converted to RGB by
+:func:`fvl.data.image_modes.to_rgb` (transparency onto white, CMYK, 16-bit, 32-bit integer and float). For
+these loads PIL's two settings are switched (truncation an error, its pixel limit off) under a lock and restored
+after: other threads that decode images with PIL at the same moment see them too.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from fvl.constants import IMAGENET_MEAN, IMAGENET_STD
+from fvl.data.image_modes import to_rgb
 from fvl.data.sample import ImageRef
 
 IMAGE_POLICIES = ("square", "pad")
+MAX_IMAGE_PIXELS = 100_000_000  # 10000 x 10000; PIL's own limit (89.5M) only warns, up to twice that
+_PIL_SETTINGS = threading.Lock()
 
 
 class ImageLoadError(OSError):
@@ -61,8 +80,21 @@ def _unwrap(ref: ImageRef) -> ImageRef:
     return ref
 
 
+def describe(ref: ImageRef) -> str:
+    """How messages name the image ``ref``: its file, or what kind of in-memory image it is."""
+    if isinstance(ref, dict) and ref.get("path"):
+        return f"image file {str(ref['path'])!r}" + (" (its bytes)" if ref.get("bytes") is not None else "")
+    ref = _unwrap(ref)
+    if isinstance(ref, (str, os.PathLike)):
+        return f"image file {os.fspath(ref)!r}"
+    if isinstance(ref, (bytes, bytearray)):
+        return f"image bytes ({len(ref):,} bytes)"
+    return f"in-memory image ({type(ref).__name__})"
+
+
 def probe_image(ref: ImageRef) -> str | None:
-    """A cheap check without decoding: why the image is unusable (empty, missing, zero-size file), or None."""
+    """A cheap check without decoding: why the image is unusable (empty, missing, zero-size file, a reference of
+    an unknown type), or None."""
     ref = _unwrap(ref)
     if ref is None or isinstance(ref, (bytes, bytearray)) and not ref:
         return "empty image reference"
@@ -72,47 +104,64 @@ def probe_image(ref: ImageRef) -> str | None:
             return f"missing image file {str(path)!r}"
         if path.stat().st_size == 0:
             return f"zero-size image file {str(path)!r}"
+    elif not isinstance(ref, (bytes, bytearray, Image.Image)):
+        return f"unsupported image reference of type {type(ref).__name__}"
     return None
 
 
 def _open(ref: ImageRef) -> Image.Image:
-    reason = probe_image(ref)
-    if reason is not None:
-        raise ImageLoadError(reason)
     ref = _unwrap(ref)
     if isinstance(ref, Image.Image):
         return ref
     if isinstance(ref, (bytes, bytearray)):
         return Image.open(io.BytesIO(ref))
-    if isinstance(ref, (str, os.PathLike)):
-        return Image.open(ref)
-    raise ImageLoadError(f"unsupported image reference of type {type(ref).__name__}")
+    return Image.open(ref)
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode.startswith("I;16"):
-        image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8))
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "RGBa", "La"):
-        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, image.convert("RGBA")).convert("RGB")
-    return image.convert("RGB")
+@contextmanager
+def _strict_pil() -> Iterator[None]:
+    """PIL's settings for one load (module docstring): truncated data raises, its pixel limit is off (ours
+    is checked instead)."""
+    with _PIL_SETTINGS:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS
+        ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS = False, None
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS = saved
 
 
-def load_image(ref: ImageRef) -> Image.Image:
-    """Open ``ref`` (a path, encoded bytes, a PIL image or a `datasets` dict) as an upright RGB image."""
+def _check_pixels(image: Image.Image, ref: ImageRef, max_pixels: int | None) -> None:
+    width, height = image.size
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageLoadError(
+            f"{describe(ref)} is {width}x{height} = {width * height:,} pixels, more than max_image_pixels="
+            f"{max_pixels:,} (the guard against decompression bombs); shrink the image, or raise "
+            "data.max_image_pixels when images this large are wanted"
+        )
+    if width == 0 or height == 0:
+        raise ImageLoadError(f"{describe(ref)} has zero size {image.size}")
+
+
+def load_image(ref: ImageRef, max_pixels: int | None = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Open ``ref`` (a path, encoded bytes, a PIL image or a `datasets` dict) as an upright RGB image of at most
+    ``max_pixels`` pixels (None: no limit); every failure raises :class:`ImageLoadError` (module docstring)."""
+    reason = probe_image(ref)
+    if reason is not None:
+        raise ImageLoadError(reason)
     try:
-        image = _open(ref)
-        image = ImageOps.exif_transpose(image)
-        image.load()
+        with _strict_pil():
+            image = _open(ref)
+            _check_pixels(image, ref, max_pixels)
+            if image.tell():  # an animated image moved past its first frame
+                image.seek(0)
+            image = ImageOps.exif_transpose(image)
+            image.load()
+        return to_rgb(image)
     except ImageLoadError:
         raise
-    except Exception as error:  # PIL raises many types (OSError, SyntaxError, ValueError, DecompressionBomb…)
-        raise ImageLoadError(f"cannot decode image: {type(error).__name__}: {error}") from error
-    if image.width == 0 or image.height == 0:
-        raise ImageLoadError(f"image has zero size {image.size}")
-    return _to_rgb(image)
+    except Exception as error:  # PIL raises many types (OSError, SyntaxError, ValueError, struct.error…)
+        raise ImageLoadError(f"cannot decode {describe(ref)}: {type(error).__name__}: {error}") from error
 
 
 def pad_to_square(image: Image.Image, colour: tuple[int, int, int]) -> Image.Image:
