@@ -10,6 +10,11 @@ from the built model.
 ``conversations_column``, ``name``). ``prompt_suffix``: the instruction your data appends to short-answer
 questions (e.g. LLaVA's ``"\\nAnswer the question using a single word or phrase."``); it is not added to the
 training text, only recorded in the exported model so ``evaluate.py``'s ``custom`` benchmark asks the same way.
+
+Data faults (:mod:`fvl.data.scan_checks`): ``sample_policy`` (skip|raise) for malformed records,
+``image_policy`` (skip|raise) for images, ``overlong`` (truncate|drop) for samples over ``max_length``; the
+largest share of a source's records each may take: ``max_malformed_rate``, ``max_skip_rate`` (images),
+``max_drop_rate`` (overlong drops); ``max_image_pixels`` (null: no limit) refuses larger images from their header.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from fvl.data.scan_checks import SAMPLE_POLICIES, SkipLimits
 from fvl.data.synthetic import SyntheticOptions
 
 FORMATS = ("chat", "plain")
@@ -64,6 +70,10 @@ class DataConfig:
     image: ImageConfig = field(default_factory=ImageConfig)
     image_policy: str = "skip"
     max_skip_rate: float = 0.01
+    max_image_pixels: int | None = 100_000_000  # fvl.data.images.MAX_IMAGE_PIXELS (not imported: it needs torch)
+    sample_policy: str = "skip"
+    max_malformed_rate: float = 0.01
+    max_drop_rate: float = 0.01
     batch_size: int = 16
     val_batch_size: int | None = None
     num_workers: int = 0
@@ -80,13 +90,17 @@ class DataConfig:
         _one_of("data.format", self.format, FORMATS)
         _one_of("data.overlong", self.overlong, OVERLONG)
         _one_of("data.image_policy", self.image_policy, IMAGE_FAILURES)
+        _one_of("data.sample_policy", self.sample_policy, SAMPLE_POLICIES)
         _positive("data.batch_size", self.batch_size)
         _positive("data.val_batch_size", self.val_batch_size, allow_none=True)
         _positive("data.max_length", self.max_length, allow_none=True)
+        _positive("data.max_image_pixels", self.max_image_pixels, allow_none=True)
         if self.num_workers < 0:
             raise ValueError(f"data.num_workers={self.num_workers} must be >= 0.")
-        if not 0.0 <= self.max_skip_rate <= 1.0:
-            raise ValueError(f"data.max_skip_rate={self.max_skip_rate} must be a fraction between 0 and 1.")
+        try:
+            SkipLimits(self.max_skip_rate, self.max_drop_rate, self.max_malformed_rate)
+        except ValueError as error:
+            raise ValueError(f"data.{error}") from error
         if self.synthetic is not None:
             options = dict(self.synthetic)
             if not options.pop("root", None):

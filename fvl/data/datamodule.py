@@ -20,10 +20,29 @@ and modification time). A first scan of millions of samples can outlast the proc
 other ranks wait under (Lightning: 30 min); raise it, or fill the cache beforehand in a single process
 (``FVLDataModule(...).prepare_data()``).
 
-``stats()`` returns the counts of every split for logging: from the scan (records, image_records, samples,
-image_samples, truncated, dropped_overlong, skipped_bad_image), from loading in the workers (image_loads,
-skipped_image_load) and from the sampler (dropped_last_epoch: tail samples left out of the last epoch).
-The scan summary, with example sample ids, is also logged at setup (logger ``fvl.data``).
+Data faults end in a clear error or a counted skip (:mod:`fvl.data.scan_checks`): malformed records follow
+``sample_policy`` (skip|raise), images ``image_policy`` (skip|raise), over-long samples ``overlong``
+(truncate|drop); each source fails once a fault takes more than its share of the records: ``max_skip_rate``
+(image files missing or empty, and, as they happen, image loads that fail), ``max_drop_rate`` (overlong drops),
+``max_malformed_rate``. ``max_image_pixels`` bounds an image's size, read from its header (decompression bombs).
+
+``stats()`` returns the counts of every split for logging, keyed ``"{split}/{count}"``, every key present (0 when
+nothing happened) once the split is set up:
+
+- ``records``, ``image_records``: records read from the split's sources, and those with an image;
+- ``samples``, ``image_samples``: entries of the weighted mixture that training draws from;
+- ``skipped_bad_image``: records left out by the scan for a missing, zero-byte or empty image;
+- ``skipped_malformed``: records left out as malformed (bad structure, misplaced ``<image>``, empty answer,
+  a JSONL line that is not JSON; under ``sample_policy=skip``);
+- ``dropped_overlong``: records left out as longer than ``max_length``;
+- ``truncated``: records kept, cut to ``max_length``;
+- ``image_loads``, ``skipped_image_load``: image decodes in the loader workers, and those that failed (corrupt,
+  truncated, too large) and were replaced by another image sample;
+- ``dropped_last_epoch``: tail samples the sampler left out of the last epoch.
+
+Scan counts are per record of the sources (a record of a source with weight 2 counts once). The scan summary,
+with example sample ids, is also logged at setup (logger ``fvl.data``), at WARNING when anything was skipped,
+dropped or truncated.
 """
 
 from __future__ import annotations
@@ -42,7 +61,7 @@ from transformers import PreTrainedTokenizerBase
 from fvl.data.collate import TrainCollator
 from fvl.data.dataset import ConversationDataset
 from fvl.data.encoding import SampleEncoder
-from fvl.data.images import ImageProcessor, ImageSettings
+from fvl.data.images import MAX_IMAGE_PIXELS, ImageProcessor, ImageSettings
 from fvl.data.sampler import LengthGroupedSampler
 from fvl.data.scanner import Scanner, ScanOptions
 from fvl.data.sources import SourceSpec
@@ -79,8 +98,10 @@ class FVLDataModule(L.LightningDataModule):
 
     ``train``/``val``: source specs (or mappings / paths). ``image``: :class:`ImageSettings` (size, square|pad).
     ``format``: plain|chat; ``system_prompt`` for chat samples without one. ``max_length`` counts image tokens;
-    ``overlong``: truncate|drop. ``image_policy``: skip|raise for missing or corrupt images, with
-    ``max_skip_rate``. ``sampler``: :class:`SamplerOptions` of the training split (validation is unshuffled).
+    ``overlong``: truncate|drop, with ``max_drop_rate``. ``image_policy``: skip|raise for missing or corrupt
+    images, with ``max_skip_rate``; ``max_image_pixels`` (None: no limit). ``sample_policy``: skip|raise for
+    malformed records, with ``max_malformed_rate`` (module docstring). ``sampler``: :class:`SamplerOptions` of
+    the training split (validation is unshuffled).
     ``synthetic``: options of :func:`~fvl.data.synthetic.ensure_synthetic`, to generate the demo set in
     ``prepare_data``. ``num_scan_workers`` (None: ``min(8, CPUs)``; 0 or 1: in-process), ``scan_cache``,
     ``scan_cache_dir``, ``scan_cache_refresh``, ``scan_cache_content_hash``: the up-front scan (module docstring).
@@ -111,6 +132,10 @@ class FVLDataModule(L.LightningDataModule):
         scan_cache_dir: str | None = None,
         scan_cache_refresh: bool = False,
         scan_cache_content_hash: bool = False,
+        sample_policy: str = "skip",
+        max_drop_rate: float = 0.01,
+        max_malformed_rate: float = 0.01,
+        max_image_pixels: int | None = MAX_IMAGE_PIXELS,
     ) -> None:
         super().__init__()
         self.train_sources = _as_sources(train)
@@ -120,6 +145,12 @@ class FVLDataModule(L.LightningDataModule):
         self.image_settings = _as(ImageSettings, image or ImageSettings())
         self.image_policy = image_policy
         self.max_skip_rate = max_skip_rate
+        self.faults = {
+            "sample_policy": sample_policy,
+            "max_drop_rate": max_drop_rate,
+            "max_malformed_rate": max_malformed_rate,
+            "max_image_pixels": max_image_pixels,
+        }
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
         self.num_workers = num_workers
@@ -189,6 +220,7 @@ class FVLDataModule(L.LightningDataModule):
                 seed=self.seed,
                 name=split,
                 scan=replace(self.scan_options, refresh=False),  # a refresh happens once, in prepare_data
+                **self.faults,
             )
         return self.datasets[split]
 

@@ -5,13 +5,21 @@ disk and parallel as the ``scan`` options say) and builds one index with exact l
 which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list (the sampler yields
 whole batches of indices).
 
-Images that pass the scan but fail to decode at load time follow ``image_policy``:
+Each source's scan counts then pass :func:`~fvl.data.scan_checks.check_source_scan`: ``sample_policy``
+(raise|skip) for malformed records and the rate gates ``max_skip_rate`` (missing or empty image files),
+``max_drop_rate`` (overlong drops) and ``max_malformed_rate``; the dataset's counts are logged, at WARNING when
+anything was skipped, dropped or truncated.
+
+Images that pass the scan but fail to decode at load time (:func:`~fvl.data.images.load_image`, with at most
+``max_image_pixels`` pixels) follow ``image_policy``:
 
 - ``raise``: fail, naming the sample and file;
 - ``skip``: count it, log it, and return instead another image sample chosen from ``(index, attempt)``
   only, so a resumed run sees the same data; the run fails once more than ``max_skip_rate`` of the image
-  loads failed (checked after ``min_loads_for_rate`` loads), or when the scan already skipped more than
-  that fraction of the image records.
+  loads failed (checked after ``min_loads_for_rate`` loads).
+
+:meth:`ConversationDataset.stats` holds every count of :data:`~fvl.data.stats.SCAN_COUNTS` (0 when nothing
+happened) and the load-time ``image_loads`` and ``skipped_image_load``.
 """
 
 from __future__ import annotations
@@ -26,19 +34,17 @@ import torch
 from torch.utils.data import Dataset
 
 from fvl.data.encoding import SampleEncoder
-from fvl.data.images import ImageLoadError, ImageProcessor, load_image
+from fvl.data.images import MAX_IMAGE_PIXELS, ImageLoadError, ImageProcessor, load_image
 from fvl.data.mixture import open_source, weighted_records
+from fvl.data.scan_checks import ImageSkipRateError, SkipLimits, check_sample_policy, check_source_scan, log_report
 from fvl.data.scanner import Scanner, ScanOptions
 from fvl.data.sources import SourceSpec
-from fvl.data.stats import DataReport, SharedCounters
+from fvl.data.stats import SCAN_COUNTS, DataReport, SharedCounters
 
 log = logging.getLogger(__name__)
 
 _MAX_SUBSTITUTES = 16
-
-
-class ImageSkipRateError(RuntimeError):
-    """More images failed than ``max_skip_rate`` allows."""
+__all__ = ["ConversationDataset", "ImageSkipRateError"]
 
 
 class ConversationDataset(Dataset):
@@ -55,15 +61,22 @@ class ConversationDataset(Dataset):
         seed: int = 0,
         name: str = "train",
         scan: ScanOptions | None = None,
+        sample_policy: str = "skip",
+        max_drop_rate: float = 0.01,
+        max_malformed_rate: float = 0.01,
+        max_image_pixels: int | None = MAX_IMAGE_PIXELS,
     ) -> None:
         if not sources:
             raise ValueError(f"dataset {name!r} has no sources")
+        check_sample_policy(sample_policy)
+        limits = SkipLimits(max_skip_rate, max_drop_rate, max_malformed_rate)
         self.name = name
         self.encoder = encoder
         self.processor = processor
         self.image_policy = image_policy
         self.max_skip_rate = max_skip_rate
         self.min_loads_for_rate = min_loads_for_rate
+        self.max_image_pixels = max_image_pixels
         self.sources = [open_source(spec) for spec in sources]
         scanner = Scanner(encoder, image_policy, scan)
         self.report = DataReport()
@@ -72,6 +85,7 @@ class ConversationDataset(Dataset):
         self.has_image: list[bool] = []
         for position, (spec, source) in enumerate(zip(sources, self.sources, strict=True)):
             result = scanner.scan(spec, source)
+            check_source_scan(result.report, f"dataset {name!r}, source {source.name!r}", sample_policy, limits)
             self.report.merge(result.report)
             length_of = dict(zip(result.kept, result.lengths, strict=True))
             image_of = dict(zip(result.kept, result.has_image, strict=True))
@@ -83,24 +97,14 @@ class ConversationDataset(Dataset):
         self.report.add("samples", amount=len(self.entries))
         self.report.add("image_samples", amount=len(self.image_entries))
         self.counters = SharedCounters(("image_loads", "skipped_image_load"))
-        log.info(self.report.summary(f"dataset {name!r}"))
-        self._check_scan_skip_rate()
+        log_report(self.report, f"dataset {name!r}")
         if not self.entries:
             raise ValueError(f"dataset {name!r} has no usable samples:\n{self.report.summary('report')}")
 
-    def _check_scan_skip_rate(self) -> None:
-        image_records = self.report.counts["image_records"]
-        skipped = self.report.counts["skipped_bad_image"]
-        if image_records and skipped / image_records > self.max_skip_rate:
-            raise ImageSkipRateError(
-                f"dataset {self.name!r}: {skipped} of {image_records} image files are missing or empty "
-                f"(> max_skip_rate {self.max_skip_rate}), e.g. {self.report.examples['skipped_bad_image']}; "
-                "check image_root and the files, or raise max_skip_rate"
-            )
-
     def stats(self) -> dict[str, int]:
-        """Scan counts plus load-time counts summed over all worker processes."""
-        return {**self.report.counts, **self.counters.totals()}
+        """Scan counts (each of ``SCAN_COUNTS``, 0 when nothing happened) plus load-time counts summed over all
+        worker processes."""
+        return {**dict.fromkeys(SCAN_COUNTS, 0), **self.report.counts, **self.counters.totals()}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -144,7 +148,7 @@ class ConversationDataset(Dataset):
 
     def _load_pixels(self, image: Any) -> torch.Tensor:
         self.counters.add("image_loads")
-        return self.processor(load_image(image))
+        return self.processor(load_image(image, self.max_image_pixels))
 
     def _on_image_failure(self, sample_id: str, error: ImageLoadError) -> None:
         if self.image_policy == "raise":

@@ -4,7 +4,10 @@ Every source (LLaVA JSON/JSONL, Hugging Face ``datasets``) turns its records int
 :func:`make_sample`, which accepts both LLaVA turns (``from: human|gpt|system``, ``value``) and chat turns
 (``role: user|assistant|system``, ``content``), checks the structure, and places the image placeholder:
 where the sample puts it, or at the start of the first user turn when the sample has an image but no
-placeholder. Structural problems raise :class:`SampleError` naming the sample, never a silent fix.
+placeholder. Structural problems raise :class:`SampleError` naming the sample, never a silent fix: a turn
+that is not a mapping, an unknown speaker, a missing or ``null`` text, turns that do not alternate, a last turn
+without an answer, an empty (blank) answer, whose only supervised token would be the end token, and a misplaced
+or extra ``<image>`` placeholder. The scan (:mod:`fvl.data.scan`) counts these as ``skipped_malformed``.
 """
 
 from __future__ import annotations
@@ -54,11 +57,17 @@ class Sample:
         return self.image is not None
 
 
+def _first_set(raw: Mapping[str, Any], keys: tuple[str, str]) -> Any:
+    """The first of ``keys`` holding a value (datasets' struct columns hold both key pairs, one of them null)."""
+    value = raw.get(keys[0])
+    return raw.get(keys[1]) if value is None else value
+
+
 def _parse_turn(raw: Any, sample_id: str, position: int) -> Turn:
     if not isinstance(raw, Mapping):
         raise SampleError(f"sample {sample_id!r}: turn {position} is {type(raw).__name__}, expected a mapping")
-    speaker = raw.get("from", raw.get("role"))
-    content = raw.get("value", raw.get("content"))
+    speaker = _first_set(raw, ("from", "role"))
+    content = _first_set(raw, ("value", "content"))
     if speaker not in _ROLE_NAMES:
         raise SampleError(
             f"sample {sample_id!r}: turn {position} has speaker {speaker!r}; "
@@ -81,6 +90,11 @@ def _check_structure(turns: Sequence[Turn], sample_id: str) -> None:
             raise SampleError(
                 f"sample {sample_id!r}: turn {position} is {turn.role!r} where {expected!r} was expected; "
                 "conversations must alternate user/assistant after an optional leading system turn"
+            )
+        if turn.role == "assistant" and not turn.content.strip():
+            raise SampleError(
+                f"sample {sample_id!r}: turn {position} is an empty answer, so only the end token would be "
+                "supervised; write the answer or remove the exchange"
             )
     if dialogue[-1].role != "assistant":
         raise SampleError(f"sample {sample_id!r}: the conversation ends with a user turn that has no answer")

@@ -2,8 +2,11 @@
 
 Every record is rendered, tokenized and labelled once before training, so
 
-- template or data problems (:class:`~fvl.data.sample.SampleError`,
-  :class:`~fvl.data.rendering.LabelMaskError`) raise at setup, naming the sample, not hours into a run;
+- malformed records (:class:`~fvl.data.sample.SampleError`: bad structure, a misplaced ``<image>``, an empty
+  answer, a JSONL line that is not JSON; :class:`~fvl.data.rendering.LabelMaskError`: supervision that cannot
+  be located exactly) are left out and counted as ``skipped_malformed`` with their messages (which name the
+  sample or ``file:line``) as examples; the dataset then applies ``sample_policy`` and ``max_malformed_rate``
+  (:mod:`fvl.data.scan_checks`), so the scan, and its cache, are the same under either policy;
 - the sampler gets exact lengths (image tokens included);
 - over-long samples are truncated or dropped by policy and counted;
 - missing or zero-size image files (checked with ``stat``, without decoding) are skipped (counted) or raise.
@@ -20,10 +23,13 @@ from dataclasses import dataclass, field
 
 from fvl.data.encoding import OverlongError, SampleEncoder
 from fvl.data.images import ImageLoadError, probe_image
+from fvl.data.rendering import LabelMaskError
+from fvl.data.sample import SampleError
 from fvl.data.sources import RecordSource
 from fvl.data.stats import DataReport
 
 IMAGE_FAILURE_POLICIES = ("skip", "raise")
+_MAX_MESSAGE = 300  # characters of a malformed record's message kept as an example
 
 
 def check_image_policy(image_policy: str) -> None:
@@ -53,8 +59,12 @@ def scan_range(source: RecordSource, encoder: SampleEncoder, image_policy: str, 
     check_image_policy(image_policy)
     scan = SourceScan()
     for index in range(start, stop):
-        sample = source.sample(index)
         scan.report.add("records")
+        try:
+            sample = source.sample(index)
+        except SampleError as error:
+            scan.report.add("skipped_malformed", str(error)[:_MAX_MESSAGE])
+            continue
         if sample.has_image:
             scan.report.add("image_records")
             reason = probe_image(sample.image)
@@ -70,6 +80,9 @@ def scan_range(source: RecordSource, encoder: SampleEncoder, image_policy: str, 
             encoded = encoder.encode(sample)
         except OverlongError as error:
             scan.report.add("dropped_overlong", f"{sample.sample_id} ({error.reason})")
+            continue
+        except (SampleError, LabelMaskError) as error:
+            scan.report.add("skipped_malformed", str(error)[:_MAX_MESSAGE])
             continue
         if encoded.truncated:
             scan.report.add("truncated", sample.sample_id)

@@ -31,7 +31,7 @@ from transformers import PreTrainedTokenizerBase
 from fvl.data.encoding import SampleEncoder
 from fvl.data.sources import SourceSpec
 
-SCAN_FORMAT_VERSION = 1  # bump whenever a change to rendering, encoding or the scan changes its results
+SCAN_FORMAT_VERSION = 2  # bump whenever a change to rendering, encoding or the scan changes its results
 CACHE_FOLDER = ".fvl_cache"  # skipped when fingerprinting a source directory that holds its own cache
 
 _READ_BLOCK = 1 << 20

@@ -6,9 +6,11 @@ named), its ``path`` and ``image_root`` checked, and it is opened by the readers
 record, and its first record the ``conversations_column``. ``id_column`` and ``image_column`` are optional; only
 a Hugging Face dataset's columns are a schema (a LLaVA file's first record may be text-only), so there a column
 set to another name than the default must exist, and a missing default ``image`` column (every sample
-text-only) is noted in the summary. Mistakes raise ``FileNotFoundError`` or ``ValueError`` naming the config key
-(``data.train[0].path``) and the fix; otherwise one summary line per source (key, name, kind, record count,
-weight, path) comes back for the startup plan.
+text-only) is noted in the summary. Rows of a LLaVA file that are no record (a JSONL line that is not JSON, an
+element that is not an object) are noted too, with the first one's ``file:line`` (the scan skips and counts
+them), or raise under ``sample_policy="raise"``. Mistakes raise ``FileNotFoundError`` or ``ValueError``
+naming the config key (``data.train[0].path``) and the fix; otherwise one summary line per source (key, name,
+kind, record count, weight, path) comes back for the startup plan.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from fvl.data.hf_source import load_hf_dataset
 from fvl.data.llava_source import read_records
-from fvl.data.sources import SourceSpec
+from fvl.data.sources import MalformedRecord, SourceSpec
 
 SourceLike = SourceSpec | Mapping[str, Any] | str
 # A relative path that does not exist may still name a hub dataset (``name`` or ``owner/name``) of kind hf.
@@ -57,15 +59,19 @@ def _check_paths(spec: SourceSpec, key: str) -> None:
         )
 
 
-def _open(spec: SourceSpec, key: str) -> tuple[int, list[str], bool]:
-    """The record count, the first record's columns and whether they are the source's schema (Hugging Face
-    datasets), read as training reads them."""
+def _open(spec: SourceSpec, key: str) -> tuple[int, list[str], bool, list[MalformedRecord]]:
+    """The record count, the first record's columns, whether they are the source's schema (Hugging Face
+    datasets) and the rows that are no record, read as training reads them."""
     try:
         if spec.resolved_kind == "llava":
-            records = read_records(Path(spec.path))
-            return len(records), sorted(records[0]) if records else [], False
+            rows = read_records(Path(spec.path))
+            malformed = [row for row in rows if isinstance(row, MalformedRecord)]
+            first = next((row for row in rows if not isinstance(row, MalformedRecord)), None)
+            if first is None and malformed:
+                raise ValueError(f"no row is a sample object, the first: {malformed[0]}")
+            return len(rows), sorted(first) if first is not None else [], False, malformed
         dataset = load_hf_dataset(spec)
-        return len(dataset), list(dataset.column_names), True
+        return len(dataset), list(dataset.column_names), True, []
     except KeyError as error:  # load_hf_dataset: the split is not in the DatasetDict
         detail = error.args[0] if error.args else error
         raise ValueError(f"{key}.split={spec.split!r}: {detail}; set {key}.split to one of them.") from error
@@ -101,27 +107,42 @@ def _check_columns(spec: SourceSpec, key: str, columns: list[str], schema: bool)
     return notes
 
 
-def check_source(item: SourceLike, key: str) -> str:
+def _malformed_note(spec: SourceSpec, key: str, malformed: list[MalformedRecord], sample_policy: str) -> list[str]:
+    if not malformed:
+        return []
+    rows = f"{len(malformed):,} row" + (" is" if len(malformed) == 1 else "s are") + " no sample object"
+    if sample_policy == "raise":
+        raise ValueError(
+            f"{key} (source {spec.name!r}): {rows}, the first: {malformed[0]}. Fix the file, or set "
+            "data.sample_policy=skip to skip and count such rows."
+        )
+    return [f"{rows} (skipped and counted), the first: {malformed[0]}"]
+
+
+def check_source(item: SourceLike, key: str, sample_policy: str = "skip") -> str:
     """Check one source (module docstring) named ``key`` in the config; its summary line."""
     spec = coerce_source(item, key)
     _check_paths(spec, key)
-    count, columns, schema = _open(spec, key)
+    count, columns, schema, malformed = _open(spec, key)
     if count == 0:
         raise ValueError(
             f"{key} (source {spec.name!r}) holds no records at {spec.path}; point {key}.path at data with samples "
             "or remove the source."
         )
-    notes = _check_columns(spec, key, columns, schema)
+    notes = _check_columns(spec, key, columns, schema) + _malformed_note(spec, key, malformed, sample_policy)
     records = f"{count:,} record" + ("" if count == 1 else "s")
     summary = f"{key} {spec.name!r}: {spec.resolved_kind}, {records}, weight {spec.weight:g}, {spec.path}"
     return "; ".join([summary, *notes])
 
 
-def check_sources(specs: Sequence[SourceLike] | SourceLike | None, split: str) -> list[str]:
+def check_sources(
+    specs: Sequence[SourceLike] | SourceLike | None, split: str, sample_policy: str = "skip"
+) -> list[str]:
     """Check every source of ``data.<split>`` (``split``: ``train`` or ``val``, naming the config keys
-    ``data.<split>[i]``) before the model is built; one summary line per source (module docstring)."""
+    ``data.<split>[i]``) before the model is built; one summary line per source (module docstring).
+    ``sample_policy``: ``data.sample_policy`` (``raise``: rows that are no record raise here)."""
     if specs is None:
         return []
     if isinstance(specs, (SourceSpec, Mapping, str)):
         specs = [specs]
-    return [check_source(item, f"data.{split}[{position}]") for position, item in enumerate(specs)]
+    return [check_source(item, f"data.{split}[{position}]", sample_policy) for position, item in enumerate(specs)]

@@ -4,6 +4,9 @@ A source is an indexable collection of records (dict-like rows). :class:`RecordS
 a :class:`~fvl.data.sample.Sample` through the spec's column mapping (``id``, ``image``, ``conversations``),
 resolving relative image paths against ``image_root``. Concrete sources only say how rows are read:
 :mod:`fvl.data.llava_source` (JSON / JSONL files) and :mod:`fvl.data.hf_source` (Hugging Face ``datasets``).
+A row that cannot be a record (a JSONL line that is not JSON, an array element that is not an object) is kept
+as a :class:`MalformedRecord` in its place, so record numbers stay line numbers and the scan counts it (or
+raises, under ``sample_policy=raise``) like any other malformed record.
 """
 
 from __future__ import annotations
@@ -17,6 +20,17 @@ from typing import Any
 from fvl.data.sample import ImageRef, Sample, SampleError, make_sample
 
 SOURCE_KINDS = ("auto", "llava", "hf")
+
+
+@dataclass(frozen=True)
+class MalformedRecord:
+    """What stands in for a row that is not a record: where it is (``file.jsonl:12``) and what is wrong."""
+
+    where: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,10 @@ class RecordSource:
 
     def sample(self, index: int) -> Sample:
         row = self.record(index)
+        if isinstance(row, MalformedRecord):
+            raise SampleError(str(row))
+        if not isinstance(row, Mapping):
+            raise SampleError(f"record {index} of source {self.name!r} is a {type(row).__name__}, not a mapping")
         sample_id = row.get(self.spec.id_column)
         sample_id = f"{self.name}:{index}" if sample_id is None else str(sample_id)
         if self.spec.conversations_column not in row:

@@ -15,12 +15,24 @@ import torch
 from torch.utils.data import get_worker_info
 
 _MAX_EXAMPLES = 5
+# What the scan of a dataset counts, per record of its sources (``samples`` and ``image_samples``: per entry of
+# the weighted mixture); the reasons a record is left out or changed are those after ``image_samples``.
+SCAN_COUNTS = (
+    "records",
+    "image_records",
+    "samples",
+    "image_samples",
+    "skipped_bad_image",
+    "skipped_malformed",
+    "dropped_overlong",
+    "truncated",
+)
 _MAX_PROCESSES = 257  # the main process and up to 256 DataLoader workers
 
 
 @dataclass
 class DataReport:
-    """Named counts (``records``, ``samples``, ``truncated``, ``dropped_overlong``, ...) with example ids."""
+    """Named counts (:data:`SCAN_COUNTS`) with a few examples each (sample ids, or messages naming them)."""
 
     counts: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)

@@ -49,7 +49,7 @@ def ids_of(dataset: ConversationDataset) -> list[str]:
 
 
 def test_scan_counts_skips_and_drops_and_keeps_exact_lengths(files: Path, tiny_tokenizer) -> None:
-    dataset = build(files / "all.json", tiny_tokenizer, max_skip_rate=0.5)
+    dataset = build(files / "all.json", tiny_tokenizer, max_skip_rate=0.5, max_drop_rate=0.5)
     assert ids_of(dataset) == ["g0", "g1", "g2", "t0", "corrupt"]
     stats = dataset.stats()
     assert stats["records"] == 8 and stats["image_records"] == 7 and stats["samples"] == 5
@@ -64,7 +64,7 @@ def test_scan_counts_skips_and_drops_and_keeps_exact_lengths(files: Path, tiny_t
 
 
 def test_corrupt_image_is_substituted_deterministically_and_counted(files: Path, tiny_tokenizer) -> None:
-    dataset = build(files / "all.json", tiny_tokenizer, max_skip_rate=0.5)
+    dataset = build(files / "all.json", tiny_tokenizer, max_skip_rate=0.5, max_drop_rate=0.5)
     first, again = dataset[4], dataset[4]
     assert first["sample_id"] in {"g0", "g1", "g2"} and again["sample_id"] == first["sample_id"]
     assert first["pixel_values"] is not None

@@ -39,11 +39,12 @@ def test_image_root_defaults_to_the_files_directory(tmp_path: Path) -> None:
     assert Path(sample.image) == tmp_path / "images" / "b.png"
 
 
-def test_malformed_files_name_the_file_and_line(tmp_path: Path) -> None:
+def test_a_bad_jsonl_line_is_a_malformed_record_naming_the_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "conversations": []}\n{oops\n')
-    with pytest.raises(ValueError, match="bad.jsonl:2: invalid JSON"):
-        open_source(SourceSpec(path=str(bad)))
+    source = open_source(SourceSpec(path=str(bad)))
+    with pytest.raises(SampleError, match="bad.jsonl:2: invalid JSON line"):
+        source.sample(1)
     with pytest.raises(FileNotFoundError, match="missing.json"):
         open_source(SourceSpec(path=str(tmp_path / "missing.json")))
 

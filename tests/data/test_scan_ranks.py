@@ -27,6 +27,7 @@ def datamodule(path: Path, tokenizer, **options) -> FVLDataModule:
         image={"size": 16},
         max_length=48,
         max_skip_rate=0.5,
+        max_drop_rate=0.5,
         num_scan_workers=0,
         **options,
     )

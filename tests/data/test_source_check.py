@@ -92,8 +92,11 @@ def test_unreadable_or_empty_data_names_the_source_and_the_formats(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"data.train\[0\] .*kind hf.*LLaVA data is a .json array"):
         check_sources([str(text)], "train")
     empty = write_json(tmp_path / "empty.jsonl", [])
-    with pytest.raises(ValueError, match=r"data.train\[0\] \(source 'empty'\) holds no records"):
+    with pytest.raises(ValueError, match=r"data.train\[0\] \(source 'empty', kind llava\) .*empty.jsonl is empty"):
         check_sources([str(empty)], "train")
+    no_samples = write_json(tmp_path / "none.json", [])
+    with pytest.raises(ValueError, match=r"data.train\[0\] \(source 'none'\) holds no records"):
+        check_sources([str(no_samples)], "train")
 
 
 def test_a_split_missing_from_a_saved_dataset_dict_names_the_split_key(tmp_path):
