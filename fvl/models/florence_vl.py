@@ -25,6 +25,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from fvl.constants import IMAGENET_MEAN, IMAGENET_STD
+from fvl.models.finite import check_finite
 from fvl.models.florence_encoder import FlorenceEncoder
 from fvl.models.fusion import build_fusion
 from fvl.models.language_model import load_language_model, load_tokenizer, prepare_tokenizer, stop_token_ids
@@ -182,6 +183,7 @@ class FlorenceVL(nn.Module):
         export leaves no half-written directory that would pass for a model; an existing export is replaced.
         """
         directory = Path(directory)
+        check_finite(self, f"The model to be exported to {directory}", "Nothing was written.")
         directory.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{directory.name}.partial-", dir=directory.parent))
         try:

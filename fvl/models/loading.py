@@ -11,6 +11,10 @@ A checkpoint is rebuilt from its own contents: the model spec (hyper-parameter `
 snapshot (:mod:`fvl.models.architecture`) give the modules, the state dict gives the weights, LoRA adapters
 (hyper-parameter ``stage.lora``) are attached to load them and merged. Nothing is downloaded and the base
 weights the spec names are not needed. Export, ``init_from``, ``evaluate.py`` and inference all go through here.
+
+What is loaded is checked first and refused with the file and the fix named: a checkpoint whose size or
+SHA-256 differ from its record, an empty, truncated or foreign file, a truncated ``.safetensors`` file of an
+export (:mod:`fvl.models.export_files`), and weights holding NaN or Inf (:mod:`fvl.models.finite`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ import torch
 
 from fvl.models.architecture import SNAPSHOT_KEY, rebuild
 from fvl.models.builder import build_model
+from fvl.models.checkpoint_file import verify
+from fvl.models.export_files import check_export_files
+from fvl.models.finite import check_finite
 from fvl.models.florence_vl import CONFIG_FILE, FlorenceVL
 from fvl.models.lora import attach_lora, lora_options, merge_lora
 from fvl.models.spec import ModelSpec
@@ -52,16 +59,22 @@ def locate(path: str | Path) -> tuple[str, Path]:
         return "export", path / RUN_MODEL
     if (path / RUN_CHECKPOINT).is_file():
         return "checkpoint", path / RUN_CHECKPOINT
-    if (path / "checkpoint").is_dir() or (path / "latest").is_file():
+    if (path / "latest").is_file() or any((path / "checkpoint").glob("*model_states.pt")):
         return "checkpoint", path  # DeepSpeed
+    found = sorted(str(item.relative_to(path)) for item in path.glob("*/*.ckpt"))[:3] + sorted(
+        item.name for item in path.glob("*.ckpt")
+    )[:3]
+    hint = f" It holds {', '.join(found)}: give one of those files." if found else ""
     raise FileNotFoundError(
-        f"{path} is neither an exported model (no {CONFIG_FILE}), a run directory (no {RUN_MODEL}/ or "
-        f"{RUN_CHECKPOINT}) nor a DeepSpeed checkpoint. Point to a run's model/ dir or a .ckpt file."
+        f"{path} is not a model: neither an exported model (no {CONFIG_FILE}), a run directory (no {RUN_MODEL}/ or "
+        f"{RUN_CHECKPOINT}) nor a DeepSpeed checkpoint (no latest or checkpoint/*model_states.pt).{hint} Point to "
+        "a run's model/ dir, a run dir, or a .ckpt file."
     )
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A Lightning checkpoint (file, or DeepSpeed directory) on the CPU. Only open checkpoints you trust."""
+    """A Lightning checkpoint (file, or DeepSpeed directory) on the CPU, checked against the size and SHA-256
+    recorded when it was written (:mod:`fvl.models.checkpoint_file`). Only open checkpoints you trust."""
     path = Path(path)
     if path.is_dir():
         from lightning.pytorch.utilities.deepspeed import convert_zero_checkpoint_to_fp32_state_dict
@@ -70,17 +83,26 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             single = Path(tmp) / "consolidated.ckpt"
             convert_zero_checkpoint_to_fp32_state_dict(str(path), str(single))
             return torch.load(single, map_location="cpu", weights_only=False)
+    verify(path)
     try:  # memory-mapped: only the tensors used are read (older, non-zip checkpoints cannot be mapped)
-        return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     except Exception:  # noqa: BLE001 — retried without mmap; a damaged file fails below with its reason
-        pass
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # torch raises RuntimeError, pickle errors, EOFError… for a damaged file
+        checkpoint = None
+    if checkpoint is None:
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as error:  # torch raises RuntimeError, pickle errors, EOFError… for a damaged file
+            raise ValueError(
+                f"{path} ({path.stat().st_size} bytes) is not a readable checkpoint: it is truncated or damaged, or "
+                f"was not written by torch.save ({type(error).__name__}: {error}). Use another checkpoint of the run "
+                "(its checkpoints/ dir) or write it again."
+            ) from None
+    if not isinstance(checkpoint, Mapping) or "state_dict" not in checkpoint:
         raise ValueError(
-            f"{path} is not a readable checkpoint (truncated, damaged or not written by torch.save): "
-            f"{type(error).__name__}: {error}"
-        ) from error
+            f"{path} is a torch file but not a Lightning training checkpoint (no state_dict). Give a .ckpt written "
+            "by train.py, or an exported model directory."
+        )
+    return dict(checkpoint)
 
 
 def checkpoint_spec(checkpoint: Mapping[str, Any], path: str | Path) -> ModelSpec:
@@ -119,9 +141,19 @@ def load(path: str | Path, **options: Any) -> FlorenceVL:
     :meth:`FlorenceVL.from_pretrained` for an export (``dtype``, ``attn_implementation``, ``quantization``)."""
     kind, where = locate(path)
     if kind == "export":
-        return FlorenceVL.from_pretrained(where, **options).eval()
-    if options.get("quantization"):
+        check_export_files(where)
+        model = FlorenceVL.from_pretrained(where, **options).eval()
+    elif options.get("quantization"):
         raise ValueError(f"Quantized loading needs an exported model; export {where} first (python -m fvl.export).")
-    model = model_from_checkpoint(read_checkpoint(where), where)
-    dtype = options.get("dtype")
-    return model.to(getattr(torch, dtype) if isinstance(dtype, str) else dtype) if dtype else model
+    else:
+        model = model_from_checkpoint(read_checkpoint(where), where)
+        dtype = options.get("dtype")
+        model = model.to(getattr(torch, dtype) if isinstance(dtype, str) else dtype) if dtype else model
+    check_finite(model, f"The model at {where}", NONFINITE_FIX)
+    return model
+
+
+NONFINITE_FIX = (
+    "Its training diverged; evaluate or continue from an earlier checkpoint of the run (its checkpoints/ dir) "
+    "instead, and see nonfinite.policy in conf/train.yaml."
+)

@@ -7,7 +7,8 @@ then catches what composition lets through, before a weight or a data file is re
 
 * keys added with Hydra's ``+`` (which bypasses the schema) — in every typed section;
 * ranges and choices (``__post_init__`` of the schema classes: a negative lr, batch size 0, an unknown format);
-* ``trainer`` options that the Lightning ``Trainer`` does not take, and a negative ``gradient_clip_val``;
+* ``trainer`` options that the Lightning ``Trainer`` does not take, a negative ``gradient_clip_val``, an
+  ``accumulate_grad_batches`` below 1;
 * an ``optimized_metric`` that nothing in this run logs (``val/loss`` needs ``data.val``; other metrics come
   from the callbacks that declare them in ``logged_metrics``).
 """
@@ -95,6 +96,21 @@ class OptimConfig:
 
 
 @dataclass
+class NonFiniteConfig:
+    """What a NaN/Inf gradient does (:mod:`fvl.training.nonfinite`)."""
+
+    policy: str = "stop"
+    max_consecutive_skips: int = 10
+
+    def __post_init__(self) -> None:
+        if self.policy not in ("stop", "skip") or self.max_consecutive_skips < 1:
+            raise ValueError(
+                f"nonfinite.policy={self.policy!r} must be stop or skip, and nonfinite.max_consecutive_skips="
+                f"{self.max_consecutive_skips} at least 1."
+            )
+
+
+@dataclass
 class TrainConfig:
     """The root of ``conf/train.yaml`` (the comments there say what each option does)."""
 
@@ -118,13 +134,20 @@ class TrainConfig:
     cpu_threads: Any = "auto"
     optimized_metric: str | None = "val/loss"
     export_model: bool = True
+    nonfinite: NonFiniteConfig = field(default_factory=NonFiniteConfig)
 
 
 def register_configs() -> None:
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
 
 
-TYPED_SECTIONS = {"model": ModelSpec, "stage": StageConfig, "optim": OptimConfig, "data": DataConfig}
+TYPED_SECTIONS = {
+    "model": ModelSpec,
+    "stage": StageConfig,
+    "optim": OptimConfig,
+    "data": DataConfig,
+    "nonfinite": NonFiniteConfig,
+}
 
 
 def check_trainer(trainer: Any) -> None:
@@ -136,6 +159,11 @@ def check_trainer(trainer: Any) -> None:
     clip = options.get("gradient_clip_val")
     if clip is not None and not clip >= 0:
         raise ValueError(f"trainer.gradient_clip_val={clip} must be >= 0 (0 or null disables clipping).")
+    accumulate = options.get("accumulate_grad_batches", 1)
+    if not isinstance(accumulate, int) or isinstance(accumulate, bool) or accumulate < 1:
+        raise ValueError(
+            f"trainer.accumulate_grad_batches={accumulate!r} must be a whole number >= 1 (1: no accumulation)."
+        )
 
 
 def logged_metrics(cfg: DictConfig) -> set[str]:

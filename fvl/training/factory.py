@@ -2,21 +2,31 @@
 
 The model-dependent data options (tokenizer, visual token count, image size and normalisation) come from
 the built model, so the ``data`` config holds only data choices. Callbacks and loggers are ``_target_``
-nodes (lightning-hydra-template style); a node set to ``null`` is left out.
+nodes (lightning-hydra-template style); a node set to ``null`` is left out. The fault-handling callbacks
+(:func:`reliability_callbacks`) and checkpoint IO are not optional and come on top.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import hydra
 from lightning import Callback, Trainer
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.strategies import DeepSpeedStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from fvl.data.datamodule import FVLDataModule
 from fvl.models.florence_vl import FlorenceVL
+from fvl.training.checkpoint_io import IntactCheckpointIO
+from fvl.training.continued_log import ContinuedLog
+from fvl.training.data_report import DataReport
+from fvl.training.nonfinite import NonFiniteGuard
+from fvl.training.preemption import Preemption
+from fvl.training.resume import LAST_CHECKPOINT
+from fvl.training.step_seed import StepSeed
 from fvl.training.strategy import build_strategy
 
 
@@ -45,9 +55,28 @@ def instantiate_nodes(nodes: DictConfig | None, kind: str) -> list[Any]:
     return objects
 
 
-def build_trainer(cfg: DictConfig, model: FlorenceVL) -> Trainer:
+def reliability_callbacks(cfg: DictConfig, resumed_from: str | None) -> list[Callback]:
+    """What every run has, whatever ``callbacks`` says: the non-finite guard, preemption handling, step-derived
+    seeds, data-fault counts in the logs, and (when resuming a ``.ckpt``) the continued CSV log."""
+    output_dir = Path(cfg.paths.output_dir)
+    callbacks = [
+        NonFiniteGuard(**to_plain(cfg.nonfinite)),
+        Preemption(output_dir / LAST_CHECKPOINT),
+        StepSeed(cfg.seed),
+        DataReport(),
+    ]
+    if resumed_from is not None and Path(resumed_from).is_file():
+        callbacks.append(ContinuedLog(resumed_from, output_dir))
+    return callbacks
+
+
+def build_trainer(cfg: DictConfig, model: FlorenceVL, resumed_from: str | None = None) -> Trainer:
+    """The Trainer of ``cfg`` with the configured callbacks and loggers, :func:`reliability_callbacks`, and
+    intact (atomic, checksummed) checkpoint files where Lightning writes them (all but DeepSpeed)."""
     options = dict(to_plain(cfg.trainer))
     strategy = build_strategy(options.pop("strategy", None), model)
     callbacks: list[Callback] = instantiate_nodes(cfg.get("callbacks"), "callbacks")
+    callbacks += reliability_callbacks(cfg, resumed_from)
     loggers: list[Logger] = instantiate_nodes(cfg.get("logger"), "logger")
-    return Trainer(**options, strategy=strategy, callbacks=callbacks, logger=loggers or False)
+    plugins = [] if isinstance(strategy, DeepSpeedStrategy) else [IntactCheckpointIO()]
+    return Trainer(**options, strategy=strategy, callbacks=callbacks, logger=loggers or False, plugins=plugins)

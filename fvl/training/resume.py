@@ -7,8 +7,9 @@ run continues at the saved step. Every run writes ``<run dir>/checkpoints/last.c
 this task (``<log_dir>/<task_name>/runs/*`` and ``multiruns/*/*``) whose ``.hydra/hydra.yaml`` records the same
 ``experiment`` choice and, inside a sweep, the same job overrides (``ckpt_path=...`` entries ignored). So
 ``train.py -m model/fusion=a,b ckpt_path=last`` resumes each fusion's own job and never another experiment's
-weights. Before training, :func:`resume_from` checks that the checkpoint has this run's architecture
-(:func:`check_resume_compatible`) and logs ``Resuming from <path> (step N)``.
+weights. Before training, :func:`resume_from` checks that the checkpoint is intact (size and SHA-256 as
+recorded; otherwise the newest intact checkpoint beside it is taken, and the broken ones are named), that it
+has this run's architecture (:func:`check_resume_compatible`), and logs ``Resuming from <path> (step N)``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from fvl.models.checkpoint_file import read_record
 from fvl.models.loading import checkpoint_spec, read_checkpoint
 from fvl.models.spec import ModelSpec
 
@@ -191,6 +193,34 @@ def checkpoint_header(path: str | Path) -> Mapping[str, Any] | None:
     return read_checkpoint(path)
 
 
+def _newest_first(checkpoint: Path) -> tuple[int, float]:
+    record = read_record(checkpoint) or {}
+    return int(record.get("global_step", -1)), checkpoint.stat().st_mtime
+
+
+def intact_checkpoint(chosen: Path) -> tuple[str, Mapping[str, Any]]:
+    """``chosen`` and its entries when it is intact, else the newest intact ``.ckpt`` beside it (by recorded
+    step, then time); every broken checkpoint passed over is named in a warning. Raises a ValueError naming
+    each one when none is intact."""
+    broken: list[str] = []
+    others = sorted((path for path in chosen.parent.glob("*.ckpt") if path != chosen), key=_newest_first, reverse=True)
+    for candidate in (chosen, *others):
+        try:
+            header = read_checkpoint(candidate)
+        except ValueError as error:
+            broken.append(f"  {candidate}: {error}")
+            continue
+        if broken:
+            log.warning(
+                "Passed over broken checkpoint(s):\n%s\nResuming from %s instead.", "\n".join(broken), candidate
+            )
+        return str(candidate), header
+    raise ValueError(
+        f"No intact checkpoint to resume in {chosen.parent}:\n" + "\n".join(broken) + "\nStart afresh (no ckpt_path) "
+        "or give ckpt_path of another run."
+    )
+
+
 def resume_fields(spec: ModelSpec) -> dict[str, Any]:
     """The fields a resumed checkpoint must share with this run: the architecture and the LLM it was built on."""
     fields: dict[str, Any] = {}
@@ -243,7 +273,10 @@ def resume_from(
     resolved = resolve_ckpt_path(ckpt_path, log_dir, scope)
     if resolved is None:
         return None
-    header = checkpoint_header(resolved)
+    if Path(resolved).is_file():
+        resolved, header = intact_checkpoint(Path(resolved))
+    else:
+        header = checkpoint_header(resolved)
     if header is None:
         log.warning("Resuming from %s: no header file found, so its step and architecture are not checked.", resolved)
         return resolved

@@ -2,7 +2,8 @@
 
 One stage = build the Lightning module for ``stage`` (weights from ``init_from`` when set), the data module
 and the trainer, fit (resuming ``ckpt_path`` when set), save ``checkpoints/last.ckpt``, run a final
-validation, and on rank zero write ``metrics.json`` (the final ``val/*`` metrics) and export ``model/``
+validation, and on rank zero write ``metrics.json`` (the final ``val/*`` metrics and the data pipeline's
+``data/*`` counts of skipped, dropped and truncated samples) and export ``model/``
 (``FlorenceVL.save_pretrained`` of the checkpoint, LoRA merged). ``pre_stage`` runs an earlier stage first in
 ``<run dir>/pre_stage`` and hands its exported model to this stage as ``init_from``.
 """
@@ -11,20 +12,24 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fvl.data.source_check import check_sources
 from fvl.data.synthetic import ensure_synthetic
 from fvl.training.config import ConfigError, lr_by_part, validate_train_config
+from fvl.training.data_report import data_counts
 from fvl.training.export import export_checkpoint
 from fvl.training.factory import build_datamodule, build_trainer, to_plain
 from fvl.training.optim import warn_if_lr_destroys_pretrained
+from fvl.training.preemption import Preempted, Preemption
 from fvl.training.resume import LAST_CHECKPOINT, resume_checkpoint
 from fvl.training.stages import build_module
 
@@ -102,6 +107,17 @@ def check_data(data: DictConfig) -> None:
         raise ConfigError(str(error)) from error
 
 
+def fit(
+    trainer: L.Trainer, module: L.LightningModule, datamodule: L.LightningDataModule, ckpt_path: str | None
+) -> None:
+    """``trainer.fit``; a stop on SIGTERM/SIGUSR1 (saved by :class:`Preemption`) raises :class:`Preempted`."""
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        preemption = next(callback for callback in trainer.callbacks if isinstance(callback, Preemption))
+        raise preemption.stopped(trainer) or Preempted(signal.SIGTERM, None, trainer.global_step) from None
+
+
 def fit_stage(cfg: DictConfig) -> StageResult:
     output_dir = Path(cfg.paths.output_dir)
     check_activation_checkpointing(cfg)
@@ -122,8 +138,8 @@ def fit_stage(cfg: DictConfig) -> StageResult:
         input_format=input_format(cfg.data),
     )
     datamodule = build_datamodule(cfg.data, module.model)
-    trainer = build_trainer(cfg, module.model)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    trainer = build_trainer(cfg, module.model, resumed_from=ckpt_path)
+    fit(trainer, module, datamodule, ckpt_path)
     if trainer.fast_dev_run:
         return StageResult(output_dir, final_metrics(trainer))
     checkpoint = output_dir / LAST_CHECKPOINT
@@ -131,8 +147,10 @@ def fit_stage(cfg: DictConfig) -> StageResult:
     if datamodule.val_sources:
         trainer.validate(module, datamodule=datamodule, verbose=False)
     metrics = final_metrics(trainer)
+    counts = data_counts(trainer)
     if trainer.is_global_zero:
-        (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+        report = {**metrics, **counts}
+        (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         if cfg.export_model:
             export_checkpoint(checkpoint, output_dir / MODEL_DIR)
             log.info("Exported the model to %s", output_dir / MODEL_DIR)
