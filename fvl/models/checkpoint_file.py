@@ -2,8 +2,8 @@
 
 :func:`write_atomic` writes through :func:`fvl.files.replace_atomically` (a temporary file in the destination
 directory, fsync, rename, fsync of the directory), hashing the bytes as they are written; then it records
-the size and SHA-256 in a sidecar ``<file>.sha256`` (JSON, with the training step when given). A kill at any moment leaves the previous file untouched and at worst a stray
-``.<name>.tmp-*`` file.
+the size and SHA-256 in a sidecar ``<file>.sha256`` (JSON, with the training step when given). A kill at
+any moment leaves the previous file untouched and at worst a stray ``.<name>.tmp-*`` file.
 
 :func:`verify` checks a file against its sidecar and raises :class:`CorruptCheckpointError` naming the file,
 what differs and the fix; a file without a sidecar (written elsewhere, or killed between the rename and the
