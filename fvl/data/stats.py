@@ -50,7 +50,7 @@ class DataReport:
 
     def summary(self, title: str) -> str:
         lines = [f"{title}: " + ", ".join(f"{key}={value}" for key, value in sorted(self.counts.items()))]
-        lines += [f"  {key}, e.g. {'; '.join(examples)}" for key, examples in sorted(self.examples.items())]
+        lines += [f"  {key}, e.g. {' | '.join(examples)}" for key, examples in sorted(self.examples.items())]
         return "\n".join(lines)
 
 
