@@ -10,9 +10,11 @@ The key (canonical JSON) holds
 - the encoder settings (format, system prompt, image-token count, max_length, overlong policy), the
   image-failure policy, the ``transformers`` and ``tokenizers`` versions and :data:`SCAN_FORMAT_VERSION`.
 
-The image files are not in the key: statting millions of them would cost much of what the cache saves. After
-adding or repairing images, refresh the cache (``scan_cache_refresh``). Sources that are not local paths
-(hub names) have no key and are scanned on every run.
+Not in the key, since they do not change what the scan returns: ``sample_policy`` and the skip-rate limits
+(applied to the scan's counts afterwards, :mod:`fvl.data.scan_checks`) and ``max_image_pixels`` (checked when
+images are decoded). The image files are not in the key either: statting millions of them would cost much of
+what the cache saves. After adding or repairing images, refresh the cache (``scan_cache_refresh``). Sources that
+are not local paths (hub names) have no key and are scanned on every run.
 """
 
 from __future__ import annotations
