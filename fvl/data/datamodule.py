@@ -62,6 +62,7 @@ from fvl.data.collate import TrainCollator
 from fvl.data.dataset import ConversationDataset
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import MAX_IMAGE_PIXELS, ImageProcessor, ImageSettings
+from fvl.data.resumable_loader import ResumableDataLoader, resume_position
 from fvl.data.sampler import LengthGroupedSampler
 from fvl.data.scanner import Scanner, ScanOptions
 from fvl.data.sources import SourceSpec
@@ -252,7 +253,7 @@ class FVLDataModule(L.LightningDataModule):
             drop_last=options.drop_last,
             megabatch_mult=options.megabatch_mult,
         )
-        return DataLoader(
+        return ResumableDataLoader(
             dataset,
             sampler=sampler,
             batch_size=None,
@@ -264,7 +265,18 @@ class FVLDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")
-        return self._loader("train", self.batch_size, self.sampler_options)
+        loader = self._loader("train", self.batch_size, self.sampler_options)
+        self._continue_where_stopped(self.samplers["train"])
+        return loader
+
+    def _continue_where_stopped(self, sampler: LengthGroupedSampler) -> None:
+        """Position the training sampler where the (restored) training loop continues (:mod:`.resumable_loader`)."""
+        if self.trainer is None:
+            return
+        epoch, done = resume_position(self.trainer.fit_loop, len(sampler))
+        sampler.resume_at(epoch, done)
+        if done or epoch:
+            log.info("Training data continue at epoch %d, batch %d of %d.", epoch, done, len(sampler))
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_sources:
