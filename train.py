@@ -4,7 +4,7 @@ python train.py                                     # CPU demo: tiny model, synt
 python train.py experiment=florence_vl_3b_pretrain  # the paper's recipes (conf/experiment)
 python train.py -m model/fusion=channel_concat,token_concat,average
 
-Exit status: 0 done; 2 a config or path mistake (nothing ran); 3 non-finite gradients or weights (nothing
+Exit status: 0 done; 2 a config, path or data mistake (nothing trained); 3 non-finite gradients or weights (nothing
 non-finite saved); 128 + N stopped by signal N (SIGTERM 143, SIGUSR1 138) after saving checkpoints/last.ckpt.
 """
 
@@ -13,6 +13,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from fvl.data.scan_checks import MalformedRecordError, SkipRateError
 from fvl.models.finite import NonFiniteWeightsError
 from fvl.training.config import ConfigError
 from fvl.training.nonfinite import NonFiniteError
@@ -26,6 +27,9 @@ def main(cfg: DictConfig) -> float | None:
         return train(cfg)
     except (ConfigError, FileNotFoundError) as error:  # the message names the key or path and the fix
         print(f"Config error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except (MalformedRecordError, SkipRateError) as error:  # names the records, the rate and the fix
+        print(f"Data error: {error}", file=sys.stderr)
         sys.exit(2)
     except (NonFiniteError, NonFiniteWeightsError) as error:  # names the step, samples or tensors
         print(f"Training stopped: {error}", file=sys.stderr)

@@ -29,8 +29,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def replace_atomically(path: str | Path, write: Callable[[IO[bytes]], T]) -> T:
-    """Write ``path`` with ``write(binary file)`` atomically (module docstring); returns what ``write`` returned."""
+def replace_atomically(
+    path: str | Path, write: Callable[[IO[bytes]], T], before_rename: Callable[[], None] | None = None
+) -> T:
+    """Write ``path`` with ``write(binary file)`` atomically (module docstring); returns what ``write`` returned.
+    ``before_rename`` runs once the new content is on disk, just before it replaces ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -39,6 +42,8 @@ def replace_atomically(path: str | Path, write: Callable[[IO[bytes]], T]) -> T:
             result = write(file)
             file.flush()
             os.fsync(file.fileno())
+        if before_rename is not None:
+            before_rename()
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -3,7 +3,8 @@
 :func:`write_atomic` writes through :func:`fvl.files.replace_atomically` (a temporary file in the destination
 directory, fsync, rename, fsync of the directory), hashing the bytes as they are written; then it records
 the size and SHA-256 in a sidecar ``<file>.sha256`` (JSON, with the training step when given). A kill at
-any moment leaves the previous file untouched and at worst a stray ``.<name>.tmp-*`` file.
+any moment leaves a file that verifies — the previous one or the new one — and at worst a stray
+``.<name>.tmp-*`` file.
 
 :func:`verify` checks a file against its sidecar and raises :class:`CorruptCheckpointError` naming the file,
 what differs and the fix; a file without a sidecar (written elsewhere, or killed between the rename and the
@@ -49,24 +50,34 @@ class _HashingWriter:
         self.file.flush()
 
 
+def _write_record(path: Path, record: dict[str, Any]) -> None:
+    text = json.dumps(record).encode()
+    replace_atomically(sidecar(path), lambda file: file.write(text))
+
+
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None], step: int | None = None) -> dict[str, Any]:
     """Write ``path`` with ``write(file)`` atomically and record its size and SHA-256 (module docstring).
-    Returns the record."""
+    Returns the record.
+
+    While the new file replaces the old one, the sidecar accepts both (the old record as ``previous``), so a
+    kill between the two renames leaves a file that still verifies, whichever one it is."""
     path = Path(path)
+    previous = read_record(path) if path.exists() else None
     record: dict[str, Any] = {}
 
     def hashed(file: IO[bytes]) -> None:
         writer = _HashingWriter(file)
         write(writer)  # type: ignore[arg-type]
         record.update(size=writer.size, sha256=writer.digest.hexdigest())
+        if step is not None:
+            record["global_step"] = step
 
-    stale = sidecar(path)
-    stale.unlink(missing_ok=True)  # from here until the new record lands, the file counts as unverified
-    replace_atomically(path, hashed)
-    if step is not None:
-        record["global_step"] = step
-    text = json.dumps(record).encode()
-    replace_atomically(stale, lambda file: file.write(text))
+    def accept_both() -> None:
+        if previous is not None:
+            _write_record(path, {**record, "previous": {key: previous[key] for key in ("size", "sha256")}})
+
+    replace_atomically(path, hashed, before_rename=accept_both)
+    _write_record(path, record)
     return record
 
 
@@ -99,12 +110,14 @@ def verify(path: str | Path) -> bool:
     record = read_record(path)
     if record is None:
         return False
-    if size != record["size"]:
+    accepted = [record] + ([record["previous"]] if isinstance(record.get("previous"), dict) else [])
+    sized = [entry for entry in accepted if entry.get("size") == size]
+    if not sized:
         raise CorruptCheckpointError(
             f"{path} is {size} bytes but was written with {record['size']} (recorded in {sidecar(path).name}): "
             "it was truncated or overwritten after the save. Use an earlier checkpoint."
         )
-    if file_sha256(path) != record["sha256"]:
+    if file_sha256(path) not in {entry.get("sha256") for entry in sized}:
         raise CorruptCheckpointError(
             f"{path} does not match the SHA-256 recorded when it was written ({sidecar(path).name}): its bytes "
             "were damaged on disk or in a copy. Use an earlier checkpoint, or copy it again from its source."

@@ -72,9 +72,10 @@ def locate(path: str | Path) -> tuple[str, Path]:
     )
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
+def read_checkpoint(path: str | Path, lightning: bool = True) -> dict[str, Any]:
     """A Lightning checkpoint (file, or DeepSpeed directory) on the CPU, checked against the size and SHA-256
-    recorded when it was written (:mod:`fvl.models.checkpoint_file`). Only open checkpoints you trust."""
+    recorded when it was written (:mod:`fvl.models.checkpoint_file`). ``lightning=False`` accepts any torch
+    file holding a mapping (the header file of a DeepSpeed checkpoint). Only open checkpoints you trust."""
     path = Path(path)
     if path.is_dir():
         from lightning.pytorch.utilities.deepspeed import convert_zero_checkpoint_to_fp32_state_dict
@@ -97,7 +98,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
                 f"was not written by torch.save ({type(error).__name__}: {error}). Use another checkpoint of the run "
                 "(its checkpoints/ dir) or write it again."
             ) from None
-    if not isinstance(checkpoint, Mapping) or "state_dict" not in checkpoint:
+    if not isinstance(checkpoint, Mapping) or (lightning and "state_dict" not in checkpoint):
         raise ValueError(
             f"{path} is a torch file but not a Lightning training checkpoint (no state_dict). Give a .ckpt written "
             "by train.py, or an exported model directory."

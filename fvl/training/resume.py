@@ -187,9 +187,8 @@ def checkpoint_header(path: str | Path) -> Mapping[str, Any] | None:
     DeepSpeed / sharded FSDP checkpoint directory; None for a directory without one."""
     path = Path(path)
     if path.is_dir():
-        path = next((path / name for name in DIRECTORY_HEADERS if (path / name).is_file()), None)
-        if path is None:
-            return None
+        header = next((path / name for name in DIRECTORY_HEADERS if (path / name).is_file()), None)
+        return None if header is None else read_checkpoint(header, lightning=False)
     return read_checkpoint(path)
 
 

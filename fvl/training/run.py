@@ -101,7 +101,7 @@ def check_data(data: DictConfig) -> None:
         ensure_synthetic(**to_plain(data.synthetic))
     try:
         for split in ("train", "val"):
-            for line in check_sources(to_plain(data.get(split)), split):
+            for line in check_sources(to_plain(data.get(split)), split, data.sample_policy):
                 log.info("%s", line)
     except (FileNotFoundError, ValueError) as error:
         raise ConfigError(str(error)) from error

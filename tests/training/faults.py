@@ -84,3 +84,11 @@ class RecordSamples(Callback):
         }
         with open(self.path, "a", encoding="utf-8") as file:
             file.write(json.dumps(row) + "\n")
+
+
+class NanFrom(NanAt):
+    """Makes the images of every micro-batch from optimizer step ``step`` on NaN."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step >= self.step and batch.get("pixel_values") is not None:
+            batch["pixel_values"].fill_(float("nan"))
