@@ -1,8 +1,10 @@
 """Checking benchmark requests before anything runs: known names, valid settings, readable local copies.
 
 `plan_benchmarks` builds every requested benchmark and checks its local copy (cheaply: files are found, not
-read), so that a typo or a missing folder fails at once, before a model is loaded, with one message listing
-every problem, each naming the benchmark, the path looked at and the fix. GPT-judged benchmarks are set aside
+read, except JSON / JSON Lines files, a custom benchmark's, which are read through: empty, a line that is not
+JSON, a record without the fields read), so that a typo, a missing folder or a malformed file fails at once,
+before a model is loaded, with one message listing every problem, each naming the benchmark, the path looked at
+(and the line) and the fix. GPT-judged benchmarks are set aside
 with their reason; they need no local copy.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 
 from fvl.eval.benchmarks import Benchmark, get_benchmark
 from fvl.eval.benchmarks.files import SplitNotFoundError
+from fvl.eval.benchmarks.json_records import RecordsError
 from fvl.eval.results import RESERVED_KEYS
 
 
@@ -30,6 +33,7 @@ class FixHints:
     path: str = "give the request a `path`: the folder or file of {name}'s local copy"
     split: str = "give the request a `split`"
     settings: str = "correct the fields of the {name} request"
+    fields: str = "set the request's question, answers and image fields to the names its records use (image: None)"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class PlannedBenchmark:
     path: str | Path
     split: str | None = None
     limit: int | None = None
+    request: Mapping[str, Any] = field(default_factory=dict)  # as given: what its predictions' fingerprint reads
 
 
 @dataclass
@@ -77,7 +82,7 @@ def plan_benchmarks(requests: Sequence[Mapping[str, Any]], hints: FixHints | Non
         if problem:
             problems.append(f"benchmark {name}: {problem}")
         else:
-            plan.runs.append(PlannedBenchmark(benchmark, path, split, limit))
+            plan.runs.append(PlannedBenchmark(benchmark, path, split, limit, dict(request)))
     problems += _name_problems([run.benchmark.name for run in plan.runs])
     if problems:
         raise BenchmarkSetupError(
@@ -99,6 +104,9 @@ def _copy_problem(benchmark: Benchmark, path: str | Path | None, split: str | No
         benchmark.check(path, split=split)
     except SplitNotFoundError as error:
         return f"{error}\n  fix: {hints.split.format(name=benchmark.name)}"
+    except RecordsError as error:  # its message holds the fix; fields can also be renamed in the settings
+        rename = f"\n  or name the fields your file uses: {hints.fields.format(name=benchmark.name)}"
+        return f"{error}{rename if error.missing_fields else ''}"
     except (OSError, ValueError) as error:
         return f"cannot read the copy at {path}: {error}\n  fix: {fix}"
     return None

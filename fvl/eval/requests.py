@@ -24,6 +24,7 @@ COMMAND_LINE_FIXES = FixHints(
     path="benchmark_paths.{name}=<folder or file of its local copy>, or benchmark_root=<folder that holds {name}/>",
     split="options.{name}={{split: <name>}} with one of the splits found",
     settings="options.{name}={{<field>: <value>, ...}}, e.g. options.custom={{metric: vqa_accuracy}}",
+    fields="options.{name}={{question: <field>, answers: <field>, image: <field, or null for text only>, ...}}",
 )
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from PIL import Image
 
 from fvl.eval.benchmarks.base import Benchmark
-from fvl.eval.benchmarks.files import locate_table, read_table
+from fvl.eval.benchmarks.files import BUILDERS, locate_table, read_table
+from fvl.eval.benchmarks.json_records import check_json_records
 from fvl.eval.benchmarks.options import gold_letter, index_letter, option_list, present
 from fvl.eval.benchmarks.prompt import PromptFormat
 from fvl.eval.images import to_pil
@@ -97,7 +98,12 @@ class TableBenchmark(Benchmark):
         return f"download the hub dataset {self.hub_id}" if self.hub_id else ""
 
     def check(self, path: str | Path, *, split: str | None = None) -> None:
-        locate_table(path, subset=self.subset, split=split, default_split=self.split)
+        """The split is found; a JSON or JSON Lines file is read through: records, fields (`check_json_records`)."""
+        location = locate_table(path, subset=self.subset, split=split, default_split=self.split)
+        question = self.question if isinstance(self.question, str) else None
+        for file in location.files:
+            if BUILDERS[file.suffix] == "json":
+                check_json_records(file, self._required_columns(), question)
         if self.image_join is not None:
             locate_table(path, subset=self.image_join.subset, split=split, default_split=self.split)
 
@@ -113,11 +119,14 @@ class TableBenchmark(Benchmark):
             fields.append(self.image_join.key)
         return [field for field in fields if isinstance(field, str)]
 
-    def _check_columns(self, found: Sequence[str], source: str) -> None:
+    def _required_columns(self) -> list[str]:
         required = self._columns()
         if isinstance(self.options, tuple):  # per-letter option columns: the first two are enough (MMBench's E)
             required = [name for name in required if name not in self.options[2:]]
-        missing = [name for name in required if name not in found]
+        return required
+
+    def _check_columns(self, found: Sequence[str], source: str) -> None:
+        missing = [name for name in self._required_columns() if name not in found]
         if missing:
             raise ValueError(
                 f"{source}: column(s) {missing} not found; columns found: {list(found)}. "
