@@ -8,6 +8,7 @@ path that names another model fails here, naming both, instead of training a dif
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -17,6 +18,27 @@ from fvl.models.florence_vl import FlorenceVL
 from fvl.models.language_model import load_language_model, load_tokenizer, prepare_tokenizer
 from fvl.models.spec import LLMSpec, ModelSpec, VisionSpec
 from fvl.models.tiny import tiny_florence_config, tiny_florence_tokenizer, tiny_llm_config, tiny_llm_tokenizer
+
+
+def looks_like_path(name_or_path: str) -> bool:
+    """Whether ``name_or_path`` can only be a local path: a hub id is ``name`` or ``namespace/name``."""
+    return name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1 or "\\" in name_or_path
+
+
+def check_local_weights(spec: ModelSpec) -> None:
+    """Raise a FileNotFoundError for a ``name_or_path`` (or ``llm.tokenizer``) that is a local path which does
+    not exist — before anything loads, instead of the hub client's complaint about the repo id's form."""
+    for key, value in (
+        ("model.vision.name_or_path", spec.vision.name_or_path),
+        ("model.llm.name_or_path", spec.llm.name_or_path),
+        ("model.llm.tokenizer", spec.llm.tokenizer),
+    ):
+        if value and looks_like_path(str(value)) and not Path(value).expanduser().exists():
+            raise FileNotFoundError(
+                f"{key}={value} does not exist. Give a local directory holding the weights (config.json and "
+                "*.safetensors, e.g. from `hf download <id> --local-dir <dir>`) or a hub id such as "
+                "microsoft/Florence-2-large."
+            )
 
 
 def encoder_options(vision: VisionSpec, features: list[str]) -> dict[str, Any]:
@@ -76,6 +98,7 @@ def check_widths(spec: ModelSpec, model: FlorenceVL) -> None:
 def build_model(spec: ModelSpec | Mapping[str, Any]) -> FlorenceVL:
     """The FlorenceVL a spec describes, with its pretrained weights (or random tiny parts)."""
     spec = ModelSpec.parse(spec)
+    check_local_weights(spec)
     features = list(spec.fusion.features)
     encoder = build_vision(spec.vision, features)
     language_model, tokenizer = build_llm(spec.llm)

@@ -7,6 +7,7 @@ then catches what composition lets through, before a weight or a data file is re
 
 * keys added with Hydra's ``+`` (which bypasses the schema) — in every typed section;
 * ranges and choices (``__post_init__`` of the schema classes: a negative lr, batch size 0, an unknown format);
+* a weights path (``model.*.name_or_path``) that is a local path but does not exist;
 * ``trainer`` options that the Lightning ``Trainer`` does not take, a negative ``gradient_clip_val``, an
   ``accumulate_grad_batches`` below 1;
 * an ``optimized_metric`` that nothing in this run logs (``val/loss`` needs ``data.val``; other metrics come
@@ -26,6 +27,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from fvl.data.config import DataConfig
+from fvl.models.builder import check_local_weights
 from fvl.models.spec import ModelSpec, check_keys
 
 PARTS = ("vision", "projector", "llm")
@@ -202,6 +204,7 @@ def validate_train_config(cfg: DictConfig, where: str = "") -> None:
             raise ValueError(f"unknown top-level option(s) {unknown}; see conf/train.yaml for the options.")
         check_trainer(plain.get("trainer"))
         check_optimized_metric(cfg)
+        check_local_weights(ModelSpec.parse(plain["model"]))
     except MissingMandatoryValue as error:
         raise ConfigError(
             f"{where}{error.full_key} has no value (???): the chosen preset needs it; set {error.full_key}=<value>."

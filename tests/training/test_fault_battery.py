@@ -2,6 +2,7 @@
 NaN gradients under both policies, checkpoints bit-flipped, truncated, empty or foreign, a kill during a save,
 a damaged export, a directory that is no model, and config values that would break the run."""
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from fvl.models.loading import load, locate, read_checkpoint
 from fvl.training.checkpoint_io import IntactCheckpointIO
 from fvl.training.config import ConfigError, validate_train_config
 from fvl.training.nonfinite import NonFiniteError
+from fvl.training.preemption import Preempted
 from fvl.training.resume import intact_checkpoint
 from fvl.training.run import fit_stage
 
@@ -211,3 +213,29 @@ def test_sigterm_before_a_training_step_saves_nothing_and_still_fails(tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) != 0
     assert not list(tmp_path.rglob("*.ckpt"))
+
+
+@pytest.mark.parametrize("key", ["model.vision.name_or_path", "model.llm.name_or_path"])
+def test_a_weights_path_that_does_not_exist_is_named_before_anything_loads(tmp_path, key):
+    part = key.split(".")[1]
+    preset = {"vision": "model/vision=florence2_base", "llm": "model/llm=phi35_mini"}[part]
+    cfg = compose_train(tmp_path, preset, f"{key}={tmp_path}/no/such/weights")
+    with pytest.raises(FileNotFoundError, match=rf"{key}=.*/no/such/weights does not exist.*or a hub id"):
+        validate_train_config(cfg)
+
+
+def test_sigusr1_saves_last_and_stops_with_its_own_exit_status(tmp_path):
+    with pytest.raises(Preempted) as stopped:
+        fit(tmp_path, "+callbacks.usr1={_target_: faults.KillAt, step: 2, signal: SIGUSR1}")
+    assert stopped.value.exit_code == 128 + signal.SIGUSR1 and stopped.value.step == 2
+    assert read_checkpoint(stopped.value.checkpoint)["global_step"] == 2
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL  # the handler is handed back
+
+
+def test_metrics_json_reports_every_data_count(tmp_path):
+    result = fit(tmp_path)
+    report = json.loads((result.output_dir / "metrics.json").read_text())
+    assert report["data/train/records"] == 16 and report["data/val/records"] == 4
+    assert report["data/train/skipped_malformed"] == 0 and report["data/train/image_loads"] >= 16
+    header = (result.output_dir / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert "data/train/dropped_overlong" in header.split(",")
