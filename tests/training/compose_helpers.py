@@ -19,3 +19,17 @@ def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
         cfg.paths.output_dir = str(tmp_path / "run")
         del cfg.hydra
     return cfg
+
+
+# The demo finetuning stage shrunk for fault tests: no pre-stage, 16 samples in batches of 4 (4 steps an epoch).
+TINY_DEMO = [
+    "pre_stage=null",
+    "data.synthetic.num_captions=8",
+    "data.synthetic.num_instruct=16",
+    "data.synthetic.num_eval=4",
+    "data.batch_size=4",
+    "trainer.enable_progress_bar=false",
+    "callbacks.answer_accuracy=null",
+    "optimized_metric=val/loss",
+    "cpu_threads=1",
+]

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from compose_helpers import compose_train
+from compose_helpers import TINY_DEMO, compose_train
 from faults import InjectedCrash
 from omegaconf import open_dict
 
@@ -26,19 +26,11 @@ from fvl.training.run import fit_stage
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 10
 SMALL = [
-    "pre_stage=null",
-    "data.synthetic.num_captions=8",
-    "data.synthetic.num_instruct=16",
-    "data.synthetic.num_eval=4",
-    "data.batch_size=4",
+    *TINY_DEMO,
     f"trainer.max_steps={STEPS}",
-    "trainer.enable_progress_bar=false",
     "trainer.val_check_interval=null",
     "trainer.check_val_every_n_epoch=null",
-    "callbacks.answer_accuracy=null",
-    "optimized_metric=val/loss",
     "export_model=false",
-    "cpu_threads=1",
 ]
 
 

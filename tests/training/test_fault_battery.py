@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from compose_helpers import compose_train
+from compose_helpers import TINY_DEMO, compose_train
 from omegaconf import open_dict
 
 from fvl.models.checkpoint_file import CorruptCheckpointError, verify, write_atomic
@@ -25,19 +25,7 @@ from fvl.training.preemption import Preempted
 from fvl.training.resume import intact_checkpoint
 from fvl.training.run import fit_stage
 
-SMALL = [
-    "pre_stage=null",
-    "data.synthetic.num_captions=8",
-    "data.synthetic.num_instruct=16",
-    "data.synthetic.num_eval=4",
-    "data.batch_size=4",
-    "trainer.max_steps=4",
-    "trainer.enable_progress_bar=false",
-    "callbacks.answer_accuracy=null",
-    "optimized_metric=val/loss",
-    "cpu_threads=1",
-    "callbacks.model_checkpoint.every_n_train_steps=1",
-]
+SMALL = [*TINY_DEMO, "trainer.max_steps=4", "callbacks.model_checkpoint.every_n_train_steps=1"]
 NAN_AT_2 = "+callbacks.nan={_target_: faults.NanAt, step: 2}"
 
 
