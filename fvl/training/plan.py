@@ -14,6 +14,8 @@ Example (the tiny model, LoRA finetuning, 6 steps)::
       llm                  lr 1e-03  weight decay 0.0  (28 tensors)
     Batch: 4 per device × 2 accumulation × 1 devices × 1 nodes = 8 samples per optimizer step
     Hardware: 1 × cpu per node, strategy SingleDeviceStrategy, precision 32-true
+    Faults: checkpoints every 1000 steps and last.ckpt in <run>/checkpoints; SIGTERM/SIGUSR1 save last.ckpt and
+    exit non-zero; nonfinite.policy=stop
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning import Trainer
 
+from fvl.training.nonfinite import NonFiniteGuard
 from fvl.training.optim import PARTS, warmup_steps
 
 if TYPE_CHECKING:
@@ -92,4 +95,15 @@ def format_plan(module: FlorenceVLModule, trainer: Trainer) -> str:
         f"Hardware: {devices} × {accelerator} per node, strategy {type(trainer.strategy).__name__}, "
         f"precision {trainer.precision}"
     )
+    lines.append(fault_line(trainer))
     return "\n".join(lines)
+
+
+def fault_line(trainer: Trainer) -> str:
+    """Where checkpoints go and what a NaN or a signal does."""
+    saver = trainer.checkpoint_callback
+    every = getattr(saver, "_every_n_train_steps", 0) if saver is not None else 0
+    where = f"every {every} steps and last.ckpt in {saver.dirpath}" if every else "last.ckpt at the end"
+    guard = next((callback for callback in trainer.callbacks if isinstance(callback, NonFiniteGuard)), None)
+    policy = f"nonfinite.policy={guard.policy}" if guard is not None else "no non-finite guard"
+    return f"Faults: checkpoints {where}; SIGTERM/SIGUSR1 save last.ckpt and exit non-zero; {policy}"
