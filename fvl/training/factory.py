@@ -14,6 +14,7 @@ from typing import Any
 
 import hydra
 from lightning import Callback, Trainer
+from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.strategies import DeepSpeedStrategy
 from omegaconf import DictConfig, OmegaConf
@@ -78,5 +79,7 @@ def build_trainer(cfg: DictConfig, model: FlorenceVL, resumed_from: str | None =
     callbacks: list[Callback] = instantiate_nodes(cfg.get("callbacks"), "callbacks")
     callbacks += reliability_callbacks(cfg, resumed_from)
     loggers: list[Logger] = instantiate_nodes(cfg.get("logger"), "logger")
-    plugins = [] if isinstance(strategy, DeepSpeedStrategy) else [IntactCheckpointIO()]
+    plugins = list(options.pop("plugins", None) or [])  # e.g. a cluster environment
+    if not isinstance(strategy, DeepSpeedStrategy) and not any(isinstance(p, CheckpointIO) for p in plugins):
+        plugins.append(IntactCheckpointIO())
     return Trainer(**options, strategy=strategy, callbacks=callbacks, logger=loggers or False, plugins=plugins)
