@@ -79,7 +79,10 @@ def build_trainer(cfg: DictConfig, model: FlorenceVL, resumed_from: str | None =
     callbacks: list[Callback] = instantiate_nodes(cfg.get("callbacks"), "callbacks")
     callbacks += reliability_callbacks(cfg, resumed_from)
     loggers: list[Logger] = instantiate_nodes(cfg.get("logger"), "logger")
-    plugins = list(options.pop("plugins", None) or [])  # e.g. a cluster environment
+    plugins = [  # e.g. {_target_: lightning.pytorch.plugins.environments.SLURMEnvironment, auto_requeue: false}
+        hydra.utils.instantiate(plugin) if isinstance(plugin, Mapping) else plugin
+        for plugin in options.pop("plugins", None) or []
+    ]
     if not isinstance(strategy, DeepSpeedStrategy) and not any(isinstance(p, CheckpointIO) for p in plugins):
         plugins.append(IntactCheckpointIO())
     return Trainer(**options, strategy=strategy, callbacks=callbacks, logger=loggers or False, plugins=plugins)
