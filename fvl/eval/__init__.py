@@ -4,6 +4,7 @@ The model side plugs in as `predict(samples: list[EvalSample]) -> list[str]`.
 """
 
 from fvl.eval.benchmarks import Benchmark, TableBenchmark, benchmark_names, get_benchmark
+from fvl.eval.failures import BenchmarksFailed
 from fvl.eval.results import BenchmarkResult, format_table, print_table, write_results
 from fvl.eval.runner import PredictFn, evaluate, run_shard, shard_indices
 from fvl.eval.sample import EvalSample
@@ -14,6 +15,7 @@ from fvl.eval.suite import evaluate_suite
 __all__ = [
     "Benchmark",
     "BenchmarkResult",
+    "BenchmarksFailed",
     "EvalSample",
     "PredictFn",
     "SampleSet",

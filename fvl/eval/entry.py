@@ -1,6 +1,8 @@
 """What ``evaluate.py`` runs: build the benchmark requests from config and check them all, then load a model
 (exported directory or Lightning ``.ckpt``), set up devices and ranks, and hand the requests (a custom benchmark
-given the model's prompt suffix) with a :class:`ModelPredictor` to ``evaluate_suite``."""
+given the model's prompt suffix) with a :class:`ModelPredictor` to ``evaluate_suite``, with the fingerprint of
+the model and its generation settings and where ``resume`` looks for predictions to reuse. Under torchrun every
+rank writes into rank 0's run directory."""
 
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from fvl.eval.checks import plan_benchmarks
+from fvl.eval.checks import BenchmarkSetupError, plan_benchmarks
+from fvl.eval.fingerprint import model_fingerprint
 from fvl.eval.predictor import ModelPredictor
+from fvl.eval.ranks import from_main
 from fvl.eval.requests import COMMAND_LINE_FIXES, benchmark_requests, with_model_suffix
+from fvl.eval.reuse import reuse_dirs
 from fvl.eval.suite import evaluate_suite
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.loading import load
@@ -54,13 +59,27 @@ def run_evaluation(cfg: DictConfig) -> None:
     plan_benchmarks(requests, COMMAND_LINE_FIXES)  # names, settings and local copies, before any model is loaded
     local_rank, _ = setup_distributed()
     device = pick_device(cfg.device, local_rank)
+    out_dir = Path(from_main(HydraConfig.get().runtime.output_dir))  # one run directory for every rank
+    try:
+        resume_from = reuse_dirs(cfg.get("resume", True), out_dir, Path(cfg.paths.log_dir) / cfg.task_name)
+    except FileNotFoundError as error:
+        raise BenchmarkSetupError(str(error)) from None
     model = load_model(cfg.checkpoint).eval()
     model = model.to(device=device, dtype=getattr(torch, cfg.dtype) if cfg.get("dtype") else None)
     override = OmegaConf.to_container(cfg.input_format, resolve=True)
     max_new_tokens = cfg.generation.max_new_tokens
     predictor = ModelPredictor(model, max_new_tokens=max_new_tokens, device=device, input_format=override)
     requests = with_model_suffix(requests, model.input_format, override)
-    settings = {"checkpoint": str(cfg.checkpoint), "batch_size": cfg.batch_size, **predictor.settings()}
-    out_dir = HydraConfig.get().runtime.output_dir
-    evaluate_suite(requests, predictor, out_dir=out_dir, settings=settings, batch_size=cfg.batch_size)
+    generation = {**predictor.settings(), "dtype": cfg.get("dtype")}
+    settings = {"checkpoint": str(cfg.checkpoint), "batch_size": cfg.batch_size, **generation}
+    evaluate_suite(
+        requests,
+        predictor,
+        out_dir=out_dir,
+        settings=settings,
+        batch_size=cfg.batch_size,
+        fingerprint=model_fingerprint(cfg.checkpoint, generation),
+        reuse_dirs=resume_from,
+        hints=COMMAND_LINE_FIXES,
+    )
     log.info("results written to %s", out_dir)

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from fvl.data.images import load_image
+from fvl.data.images import ImageLoadError, load_image
 from fvl.data.sample import ImageRef
 
 
@@ -25,7 +25,17 @@ def to_pil(value: Any, root: Path | None = None) -> Image.Image | None:
     Raises `fvl.data.images.ImageLoadError` (an OSError) when the image cannot be decoded.
     """
     ref = image_ref(value, root)
-    return None if ref is None else load_image(ref)
+    if ref is None:
+        return None
+    try:
+        return load_image(ref)
+    except ImageLoadError as error:
+        if isinstance(ref, Path) and str(ref) not in str(error):  # name the file that does not decode
+            raise ImageLoadError(f"{ref}: {error}") from error
+        if isinstance(ref, (bytes, bytearray)):  # PIL's message would show a BytesIO object
+            cause = type(error.__cause__).__name__ if error.__cause__ is not None else "ImageLoadError"
+            raise ImageLoadError(f"the {len(ref)} image bytes stored in the data do not decode ({cause})") from error
+        raise
 
 
 def image_ref(value: Any, root: Path | None = None) -> ImageRef | None:

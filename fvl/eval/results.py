@@ -1,4 +1,5 @@
-"""Evaluation results: `results.json` (scores, settings, code version), per-sample predictions, a compact table."""
+"""Evaluation results: `results.json` (scores, settings, code version, skipped and failed benchmarks), the
+per-sample predictions of a finished benchmark, a compact table."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import fvl
-from fvl.eval.sample import EvalSample
+from fvl.eval.prediction_files import PredictionFiles
+from fvl.files import write_text_atomically
 
-RESERVED_KEYS = ("settings", "skipped")
+RESERVED_KEYS = ("settings", "skipped", "errors")
 
 
 @dataclass
@@ -24,14 +26,6 @@ class BenchmarkResult:
     scores: dict[str, float]
     primary: str
     records: list[dict[str, Any]] = field(default_factory=list)
-
-
-def prediction_records(references: Sequence[EvalSample], predictions: Sequence[str]) -> list[dict[str, Any]]:
-    """One JSON-serialisable record per sample: id, prompt, references, … and the prediction."""
-    return [
-        {**sample.record(), "prediction": prediction}
-        for sample, prediction in zip(references, predictions, strict=True)
-    ]
 
 
 def code_version() -> dict[str, Any]:
@@ -71,22 +65,19 @@ def write_results(
     results: Sequence[BenchmarkResult],
     settings: Mapping[str, Any] | None = None,
     skipped: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
 ) -> Path:
     """Write `predictions/<benchmark>.jsonl` for each result and `results.json` (see `write_summary`) under
     `out_dir`; returns the path of results.json."""
     for result in results:
         write_predictions(out_dir, result)
-    return write_summary(out_dir, results, settings, skipped)
+    return write_summary(out_dir, results, settings, skipped, errors)
 
 
 def write_predictions(out_dir: str | Path, result: BenchmarkResult) -> Path:
-    """Write one benchmark's per-sample records to `out_dir/predictions/<benchmark>.jsonl`; returns its path."""
-    folder = Path(out_dir) / "predictions"
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = (json.dumps(_json_safe(record), ensure_ascii=False) for record in result.records)
-    path = folder / f"{result.name}.jsonl"
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    return path
+    """Write one benchmark's per-sample records to `out_dir/predictions/<benchmark>.jsonl` (replaced whole);
+    returns its path."""
+    return PredictionFiles(Path(out_dir), result.name).replace_records(result.records)
 
 
 def write_summary(
@@ -94,13 +85,14 @@ def write_summary(
     results: Sequence[BenchmarkResult],
     settings: Mapping[str, Any] | None = None,
     skipped: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
 ) -> Path:
-    """(Re)write `out_dir/results.json`: `{benchmark: {metric: value}, "settings": {...}, "skipped": {...}}`;
-    returns its path. The file is replaced whole, so that a reader never sees it half written.
+    """(Re)write `out_dir/results.json`: `{benchmark: {metric: value}, "settings": {...}, "skipped": {...},
+    "errors": {benchmark: message}}`; returns its path. The file is replaced whole (a temporary file in the same
+    folder, then `os.replace`), so that a reader never sees it half written.
 
     `settings` are the generation settings; the code version (fvl version, git commit) is added to them.
     """
-    out_dir = Path(out_dir)
     clash = [result.name for result in results if result.name in RESERVED_KEYS]
     if clash:
         raise ValueError(f"benchmark names {clash} clash with the reserved keys {RESERVED_KEYS} of results.json")
@@ -108,11 +100,10 @@ def write_summary(
     payload["settings"] = {"generation": dict(settings or {}), "code": code_version()}
     if skipped:
         payload["skipped"] = dict(skipped)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "results.json"
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(_json_safe(payload), indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
+    if errors:
+        payload["errors"] = dict(errors)
+    path = Path(out_dir) / "results.json"
+    write_text_atomically(path, json.dumps(_json_safe(payload), indent=2) + "\n")
     return path
 
 
@@ -122,20 +113,30 @@ def _format_value(value: float | None) -> str:
     return f"{value:.4f}" if abs(value) <= 1 else f"{value:.1f}"
 
 
-def format_table(results: Sequence[BenchmarkResult], skipped: Mapping[str, str] | None = None) -> str:
-    """One line per benchmark: name, headline metric, its value and the number of scored samples."""
+def format_table(
+    results: Sequence[BenchmarkResult],
+    skipped: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> str:
+    """One line per benchmark: name, headline metric, its value and the number of scored samples; then the
+    failed and the skipped ones."""
     rows = [("benchmark", "metric", "value", "scored")]
     for result in results:
         scored = result.scores.get("num_scored")
         rows.append(
             (result.name, result.primary, _format_value(result.scores.get(result.primary)), f"{scored or 0:.0f}")
         )
+    rows += [(name, "FAILED", "-", "-") for name in errors or {}]
     rows += [(name, "skipped", "-", "-") for name in skipped or {}]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join([lines[0], "  ".join("-" * width for width in widths), *lines[1:]])
 
 
-def print_table(results: Sequence[BenchmarkResult], skipped: Mapping[str, str] | None = None) -> None:
+def print_table(
+    results: Sequence[BenchmarkResult],
+    skipped: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> None:
     """Print `format_table`."""
-    print(format_table(results, skipped))
+    print(format_table(results, skipped, errors))

@@ -12,6 +12,15 @@ from fvl.eval.sample import EvalSample
 ImageLoader = Callable[[int], Image.Image | None]
 
 
+class SampleImageError(ValueError):
+    """The image of one sample cannot be read: its message names the sample's id and the benchmark's source."""
+
+    def __init__(self, message: str, sample_id: str, source: str) -> None:
+        super().__init__(message)
+        self.sample_id = sample_id
+        self.source = source
+
+
 class SampleSet(Sequence[EvalSample]):
     """A lazy sequence of `EvalSample`s.
 
@@ -45,6 +54,7 @@ class SampleSet(Sequence[EvalSample]):
             return reference
         try:
             image = self._image_at(index if index >= 0 else len(self) + index)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"cannot read the image of sample {reference.id!r} in {self.source}: {error}") from error
+        except (OSError, ValueError, TypeError) as error:
+            message = f"cannot read the image of sample {reference.id!r} in {self.source}: {error}"
+            raise SampleImageError(message, reference.id, self.source) from error
         return replace(reference, image=image)

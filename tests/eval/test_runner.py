@@ -12,6 +12,7 @@ from eval_layouts import LAYOUTS
 
 from fvl.eval import (
     BenchmarkResult,
+    BenchmarksFailed,
     EvalSample,
     evaluate,
     evaluate_suite,
@@ -140,27 +141,35 @@ def test_suite_shows_a_progress_bar_on_rank_zero_only(tmp_path: Path, capsys: py
     assert capsys.readouterr().err == ""
 
 
-def test_finished_benchmarks_are_on_disk_when_a_later_one_fails(tmp_path: Path) -> None:
+def test_a_failing_benchmark_is_recorded_and_the_others_still_run(tmp_path: Path, capsys) -> None:
     (tmp_path / "mine.json").write_text(json.dumps([{"question": "Color?", "answer": "red"}] * 2))
-    write_files(tmp_path / "pope", LAYOUTS["pope"].files)
+    for name in ("pope", "mme"):
+        write_files(tmp_path / name, LAYOUTS[name].files)
     requests = [
         {"name": "custom", "path": tmp_path / "mine.json", "metric": "exact_match", "image": None},
         {"name": "pope", "path": tmp_path / "pope"},
+        {"name": "mme", "path": tmp_path / "mme"},
     ]
     pope_batches = []
 
     def predict(batch: list[EvalSample]) -> list[str]:
-        if batch[0].question.startswith("Is there a dog"):
+        if batch[0].question.startswith("Is there a dog in the image"):
             pope_batches.append(batch)
             if len(pope_batches) == 2:
-                raise RuntimeError("cannot decode image")
+                raise RuntimeError("out of memory")
         return ["red"] * len(batch)
 
     out = tmp_path / "out"
-    with pytest.raises(RuntimeError, match="cannot decode image"):
+    with pytest.raises(BenchmarksFailed) as failed:
         evaluate_suite(requests, predict, out_dir=out, batch_size=2, cache_dir=tmp_path / "cache")
+    assert [result.name for result in failed.value.results] == ["custom", "mme"]
+    message = failed.value.errors["pope"]
+    assert message.startswith("pope: generating failed: generating for samples ['3', '4']: RuntimeError: out of memory")
+    assert f"kept: 2 predictions in {out / 'predictions' / 'pope.jsonl'}" in message
+    assert str(failed.value).startswith("1 of 3 benchmarks failed, 2 finished; results.json in")
     saved = json.loads((out / "results.json").read_text())
-    assert saved["custom"]["accuracy"] == 1.0 and "pope" not in saved
-    lines = (out / "predictions" / "custom.jsonl").read_text().splitlines()
-    assert [json.loads(line)["prediction"] for line in lines] == ["red", "red"]
-    assert not (out / "predictions" / "pope.jsonl").exists()
+    assert saved["custom"]["accuracy"] == 1.0 and saved["mme"]["num_scored"] == 4 and "pope" not in saved
+    assert saved["errors"] == {"pope": message}
+    lines = (out / "predictions" / "pope.jsonl").read_text().splitlines()
+    assert [json.loads(line)["index"] for line in lines] == [0, 1]  # the batch that finished is kept
+    assert "pope       FAILED      -       -" in capsys.readouterr().out

@@ -61,7 +61,10 @@ class SyntheticBenchmark(Benchmark):
         cache_dir: str | Path | None = None,
     ) -> SampleSet:
         file = self._file(path)
-        records = json.loads(file.read_text(encoding="utf-8"))
+        try:
+            records = json.loads(file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{file}: not valid JSON ({error}); regenerate it: {self.origin}") from error
         if not isinstance(records, list):
             raise ValueError(f"{file}: expected a JSON list of LLaVA-format samples, got a {type(records).__name__}")
         records = records[:limit] if limit is not None else records
