@@ -20,7 +20,7 @@ from typing import Any
 from fvl.eval.checks import PlannedBenchmark
 from fvl.eval.failures import BenchmarkError, failure_message
 from fvl.eval.fingerprint import benchmark_fingerprint
-from fvl.eval.prediction_files import PredictionFiles, prediction_record
+from fvl.eval.prediction_files import PredictionFiles, PredictionWriter, prediction_record
 from fvl.eval.prompt_log import log_first_prompt
 from fvl.eval.ranks import on_main, rank_and_world_size, together
 from fvl.eval.results import BenchmarkResult
@@ -62,12 +62,15 @@ def run_benchmark(run: PlannedBenchmark, predict: PredictFn, settings: RunSettin
     samples = _stage(name, "loading", run.path, None, lambda: together(lambda: _load(run, settings)))
     done = _stage(name, "reusing", run.path, None, lambda: on_main(lambda: _start(run, samples, settings, progress)))
     todo = [i for i in range(len(samples)) if i not in done]
-    writer = progress.files.writer(rank, world_size) if progress.files is not None and todo else None
+    writers: list[PredictionWriter] = []  # opened with the first batch (inside generation, where ranks agree)
 
     def append(indices: list[int], predictions: list[str]) -> None:
-        if writer is not None:
-            references = samples.references
-            writer.append(prediction_record(i, references[i], p) for i, p in zip(indices, predictions, strict=True))
+        if progress.files is None:
+            return
+        if not writers:
+            writers.append(progress.files.writer(rank, world_size))
+        references = samples.references
+        writers[0].append(prediction_record(i, references[i], p) for i, p in zip(indices, predictions, strict=True))
 
     def generate_rest() -> Any:
         if todo and rank == 0:
@@ -76,7 +79,7 @@ def run_benchmark(run: PlannedBenchmark, predict: PredictFn, settings: RunSettin
         try:
             return generate(run.benchmark, samples, predict, **options)
         finally:
-            if writer is not None:
+            for writer in writers:
                 writer.close()
 
     generated = _stage(name, "generating", run.path, progress, generate_rest)
