@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def load_model(checkpoint: str | Path) -> FlorenceVL:
-    """An exported model directory, a run directory or a training ``.ckpt`` (:func:`fvl.models.loading.load`)."""
+    """An exported model directory, a run directory or a training ``.ckpt`` (:func:`fvl.models.loading.load`).
+    What ``load`` refuses — no model there, a damaged or foreign file, non-finite weights — is a
+    :class:`BenchmarkSetupError` naming ``checkpoint=`` and the fix, without a traceback."""
     try:
         return load(checkpoint)
-    except FileNotFoundError as error:
-        raise FileNotFoundError(f"checkpoint={checkpoint}: {error}") from error
+    except (FileNotFoundError, ValueError) as error:
+        raise BenchmarkSetupError(f"checkpoint={checkpoint}: {error}") from error
 
 
 def setup_distributed() -> tuple[int, int]:
