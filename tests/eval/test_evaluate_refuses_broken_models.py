@@ -1,13 +1,16 @@
-"""``evaluate.py`` refuses what is no usable model before generating anything: one line naming ``checkpoint=``,
-the file or tensor, and the fix — never a score of 0 for a model whose weights are NaN."""
+"""``evaluate.py`` refuses what is no usable model before generating anything: a :class:`BenchmarkSetupError`
+(printed by ``evaluate.py`` as one line, exit 1) naming ``checkpoint=``, the file or tensor, and the fix — never
+a score of 0 for a model whose weights are NaN."""
 
 import pytest
 import torch
-from eval_cli import run_evaluate
+from eval_config import evaluate_config
 from eval_models import export_tiny_model
 from safetensors.torch import load_file, save_file
 
 from fvl.data.synthetic import ensure_synthetic
+from fvl.eval.checks import BenchmarkSetupError
+from fvl.eval.entry import run_evaluation
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +26,14 @@ def test_a_model_with_nan_weights_is_refused_naming_the_tensor(tmp_path, benchma
     name = sorted(weights)[0]
     weights[name] = torch.full_like(weights[name], float("nan"))
     save_file(weights, connector)
-    results, done = run_evaluate([f"checkpoint={model}", *benchmark], tmp_path / "run", expect=1)
-    assert results is None
-    assert f"checkpoint={model}: The model at {model} has non-finite weights: {name} (" in done.stderr
-    assert "earlier checkpoint" in done.stderr and "Traceback" not in done.stderr
+    with pytest.raises(BenchmarkSetupError) as refused:
+        run_evaluation(evaluate_config(f"checkpoint={model}", *benchmark, out_dir=tmp_path / "run"))
+    message = str(refused.value)
+    assert message.startswith(f"checkpoint={model}: The model at {model} has non-finite weights: {name} (")
+    assert "earlier checkpoint" in message and not (tmp_path / "run" / "results.json").exists()
 
 
-def test_a_directory_that_is_no_model_is_refused_without_a_traceback(tmp_path, benchmark):
+def test_a_directory_that_is_no_model_is_refused_naming_what_it_looked_for(tmp_path, benchmark):
     (tmp_path / "notes").mkdir()
-    results, done = run_evaluate([f"checkpoint={tmp_path / 'notes'}", *benchmark], tmp_path / "run", expect=1)
-    assert results is None and "is not a model" in done.stderr and "install" not in done.stderr.lower()
-    assert "Traceback" not in done.stderr
+    with pytest.raises(BenchmarkSetupError, match=r"checkpoint=.*notes: .*notes is not a model: neither an exported"):
+        run_evaluation(evaluate_config(f"checkpoint={tmp_path / 'notes'}", *benchmark, out_dir=tmp_path / "run"))
