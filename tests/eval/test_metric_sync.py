@@ -36,6 +36,10 @@ CASES: dict[str, tuple[list[EvalSample], list[str]]] = {
         [_sample(i, ("yes" if i % 2 else "no",), category=["random", "popular"][i % 2]) for i in range(6)],
         ["yes", "no", "No", "Yes", "yes", "there is no"],
     ),
+    "pope_lenient": (
+        [_sample(i, ("yes" if i % 2 else "no",), category=["random", "popular"][i % 2]) for i in range(6)],
+        ["yes", "no", "No", "Yes", "yes", "there is no"],
+    ),
     "mme": (
         [_sample(i, ("Yes" if i % 2 == 0 else "No",), category="existence", group=str(i // 2)) for i in range(6)],
         ["yes", "no", "yes", "yes", "no", "no"],

@@ -32,8 +32,8 @@ def test_mme_parse(reply: str, parsed: str) -> None:
     assert parse_mme(reply) == parsed
 
 
-def test_pope_metrics_per_split_and_pooled() -> None:
-    metric = POPEMetric(categories=["adversarial", "random"])
+def test_pope_lenient_metrics_per_split_and_pooled() -> None:
+    metric = POPEMetric(categories=["adversarial", "random"], parser="lenient")
     replies = ["Yes", "Yes", "No", "no, none", "yes", "There is no cat."]
     golds = ["yes", "no", "no", "yes", "yes", "no"]
     splits = ["random", "random", "random", "random", "adversarial", "adversarial"]
@@ -48,6 +48,22 @@ def test_pope_metrics_per_split_and_pooled() -> None:
     assert scores["random/accuracy"] == 0.5
     assert scores["random/precision"] == 0.5
     assert scores["adversarial/f1"] == 1.0
+    assert scores["adversarial/yes_ratio"] == 0.5
+
+
+def test_pope_scores_as_lmms_eval_0_7_3_by_default() -> None:
+    """Only a reply that is exactly yes/no counts; recall misses only exact "no"s; yes-ratio is the gold share."""
+    metric = POPEMetric(categories=["adversarial", "random"])
+    replies = ["Yes", "Yes, there is.", "No", "no, none", " yes ", "There is no cat."]
+    golds = ["yes", "no", "no", "yes", "yes", "no"]
+    splits = ["random", "random", "random", "random", "adversarial", "adversarial"]
+    metric.update(replies, [[g] for g in golds], categories=splits)
+    scores = metric.compute()
+    # exact yes: replies 1, 5 (both gold yes); exact no: reply 3 (gold no); replies 2, 4 and 6 are neither
+    assert scores["accuracy"] == pytest.approx(3 / 6)
+    assert scores["precision"] == 1.0 and scores["recall"] == 1.0 and scores["f1"] == 1.0  # reply 4 is no miss
+    assert scores["yes_ratio"] == pytest.approx(3 / 6)  # gold yes: 1, 4, 5
+    assert scores["random/accuracy"] == 0.5 and scores["adversarial/accuracy"] == 0.5
     assert scores["adversarial/yes_ratio"] == 0.5
 
 

@@ -24,6 +24,7 @@ METRICS: dict[str, Callable[..., BenchmarkMetric]] = {
     "relaxed_accuracy": RelaxedAccuracy,
     "ocrbench": OCRBenchScore,
     "pope": POPEMetric,
+    "pope_lenient": partial(POPEMetric, parser="lenient"),
     "mme": MMEScore,
     "multiple_choice": MultipleChoiceAccuracy,
     "multiple_choice_circular": partial(MultipleChoiceAccuracy, group_label="circular"),
