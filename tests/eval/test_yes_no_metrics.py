@@ -32,13 +32,19 @@ def test_mme_parse(reply: str, parsed: str) -> None:
     assert parse_mme(reply) == parsed
 
 
+GOLDS = ["yes", "no", "no", "yes", "yes", "no"]
+SPLITS = ["random", "random", "random", "random", "adversarial", "adversarial"]
+
+
+def pope_scores(replies: list[str], **options) -> dict[str, float]:
+    """POPE of `replies` to the six questions above, over two splits."""
+    metric = POPEMetric(categories=["adversarial", "random"], **options)
+    metric.update(replies, [[gold] for gold in GOLDS], categories=SPLITS)
+    return metric.compute()
+
+
 def test_pope_lenient_metrics_per_split_and_pooled() -> None:
-    metric = POPEMetric(categories=["adversarial", "random"], parser="lenient")
-    replies = ["Yes", "Yes", "No", "no, none", "yes", "There is no cat."]
-    golds = ["yes", "no", "no", "yes", "yes", "no"]
-    splits = ["random", "random", "random", "random", "adversarial", "adversarial"]
-    metric.update(replies, [[g] for g in golds], categories=splits)
-    scores = metric.compute()
+    scores = pope_scores(["Yes", "Yes", "No", "no, none", "yes", "There is no cat."], parser="lenient")
     # pooled: tp=2 (1, 5), fp=1 (2), tn=2 (3, 6), fn=1 (4)
     assert scores["accuracy"] == pytest.approx(4 / 6)
     assert scores["precision"] == pytest.approx(2 / 3)
@@ -53,12 +59,7 @@ def test_pope_lenient_metrics_per_split_and_pooled() -> None:
 
 def test_pope_scores_as_lmms_eval_0_7_3_by_default() -> None:
     """Only a reply that is exactly yes/no counts; recall misses only exact "no"s; yes-ratio is the gold share."""
-    metric = POPEMetric(categories=["adversarial", "random"])
-    replies = ["Yes", "Yes, there is.", "No", "no, none", " yes ", "There is no cat."]
-    golds = ["yes", "no", "no", "yes", "yes", "no"]
-    splits = ["random", "random", "random", "random", "adversarial", "adversarial"]
-    metric.update(replies, [[g] for g in golds], categories=splits)
-    scores = metric.compute()
+    scores = pope_scores(["Yes", "Yes, there is.", "No", "no, none", " yes ", "There is no cat."])
     # exact yes: replies 1, 5 (both gold yes); exact no: reply 3 (gold no); replies 2, 4 and 6 are neither
     assert scores["accuracy"] == pytest.approx(3 / 6)
     assert scores["precision"] == 1.0 and scores["recall"] == 1.0 and scores["f1"] == 1.0  # reply 4 is no miss
