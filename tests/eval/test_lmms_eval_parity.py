@@ -1,17 +1,15 @@
 """fvl's scorers against lmms-eval 0.7.3's own task code, sample by sample and aggregated, on generated and
-hand-picked raw replies. Needs the ``lmms-eval`` package (CI installs it with ``--no-deps``; the task files are
-loaded by path, so none of its runtime dependencies are needed); skipped without it."""
+hand-picked raw replies. Needs the ``lmms-eval`` package and the ``lmms`` extra (CI installs both; see
+``tests/eval/lmms_tasks.py``); skipped without it."""
 
-import importlib.util
 import random
-from pathlib import Path
 
 import pytest
 
 from fvl.eval.metrics import POPEMetric
 
-lmms_eval = pytest.importorskip("lmms_eval")
-TASKS = Path(lmms_eval.__file__).parent / "tasks"
+pytest.importorskip("lmms_eval")
+from lmms_tasks import task_utils  # noqa: E402
 
 REPLIES = [
     "Yes",
@@ -35,13 +33,6 @@ REPLIES = [
     "no no",
     "Maybe.",
 ]
-
-
-def task_utils(task: str):
-    spec = importlib.util.spec_from_file_location(f"lmms_{task}_utils", TASKS / task / "utils.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
