@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from fvl.eval.checks import BenchmarkSetupError, plan_benchmarks
 from fvl.eval.fingerprint import model_fingerprint
 from fvl.eval.predictor import ModelPredictor
-from fvl.eval.ranks import from_main
+from fvl.eval.ranks import from_main, pick_device
 from fvl.eval.requests import COMMAND_LINE_FIXES, benchmark_requests, with_model_suffix
 from fvl.eval.reuse import reuse_dirs
 from fvl.eval.suite import evaluate_suite
@@ -45,15 +45,6 @@ def setup_distributed() -> tuple[int, int]:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend)
     return local_rank, world_size
-
-
-def pick_device(requested: str, local_rank: int) -> torch.device:
-    if requested != "auto":
-        return torch.device(requested)
-    if torch.cuda.is_available():
-        torch.cuda.set_device(local_rank)
-        return torch.device("cuda", local_rank)
-    return torch.device("cpu")
 
 
 def run_evaluation(cfg: DictConfig) -> None:

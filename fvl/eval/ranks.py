@@ -83,3 +83,13 @@ def on_main(step: Callable[[], T]) -> T:
         raise
     from_main((result, None))
     return result
+
+
+def pick_device(requested: str, local_rank: int) -> torch.device:
+    """``auto`` = ``cuda:<local rank>`` when CUDA is available, else the CPU; anything else as given."""
+    if requested != "auto":
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
