@@ -130,7 +130,7 @@ class FlorenceVLForLmmsEval(lmms):
         visuals = doc_to_visual(self.task_dict[task][split][doc_id]) if doc_to_visual is not None else []
         images = [visual for visual in (visuals or []) if visual is not None]
         if len(images) > 1:
-            log.warning("%s doc %s has %d images; fvl's model is single-image and sees the first", task, doc_id, len(images))
+            log.warning("%s doc %s has %d images; the model sees the first (single-image)", task, doc_id, len(images))
         image = images[0].convert("RGB") if images else None
         return EvalSample(id=f"{task}/{doc_id}", image=image, question=context)
 
