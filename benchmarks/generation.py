@@ -1,13 +1,14 @@
 """Benchmark: evaluation throughput of batched greedy generation vs one sample at a time, same samples.
 
 The model is random and mid-size so that generation, not the vision forward, dominates: the tiny Florence-2
-tower in front of a 2-layer Llama-style LLM of Phi-3.5-mini's width (3072). Both sides run
-:class:`fvl.eval.predictor.ModelPredictor` — the path ``evaluate.py`` takes: prompt encoding, image
-preprocessing, left padding, KV-cached greedy decoding — on the same samples; their replies must be identical.
-The two sides alternate, each repeated; medians are reported, with the share of time spent in the vision
-forward (Florence-2, fusion, projector) on the batched side.
+tower in front of a 2-layer Llama-style LLM of Phi-3.5-mini's width (3072). Both sides run the path
+``evaluate.py`` takes — :func:`fvl.eval.runner.generate_shard` (longest prompts first) over
+:class:`fvl.eval.predictor.ModelPredictor` (prompt encoding, image preprocessing, left padding, KV-cached greedy
+decoding) — on the same samples; their replies must be identical. The two sides alternate, each repeated;
+medians are reported, with the batched side's time split into the vision forward (Florence-2, fusion,
+projector), the prompt forward (prefill) and decoding.
 
-    python benchmarks/generation.py --samples 32 --batch 16 --new-tokens 16 --repeats 3
+    python benchmarks/generation.py --samples 32 --batch 16 --new-tokens 16 --repeats 3 --threads 1
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from fvl.eval.benchmarks import get_benchmark
 from fvl.eval.predictor import ModelPredictor
+from fvl.eval.runner import generate_shard
 from fvl.eval.sample import EvalSample
 from fvl.models.builder import build_florence_vl
 
@@ -41,17 +44,29 @@ def samples(count: int, image_size: int) -> list[EvalSample]:
 
 def run(predictor: ModelPredictor, items: list[EvalSample], batch: int) -> tuple[float, list[str]]:
     start = time.perf_counter()
-    replies = [reply for i in range(0, len(items), batch) for reply in predictor(items[i : i + batch])]
+    _, replies = generate_shard(get_benchmark("synthetic"), items, predictor, batch_size=batch)
     return time.perf_counter() - start, replies
 
 
-def vision_seconds(predictor: ModelPredictor, items: list[EvalSample], batch: int) -> float:
-    start = time.perf_counter()
-    with torch.no_grad():
-        for i in range(0, len(items), batch):
-            pixels = torch.stack([predictor.processor(sample.image) for sample in items[i : i + batch]])
-            predictor.model.encode_images(pixels)
-    return time.perf_counter() - start
+def batches(items: list[EvalSample], batch: int) -> list[list[EvalSample]]:
+    """The batches `generate_shard` forms: longest prompt first."""
+    ordered = sorted(items, key=lambda sample: -len(sample.question))
+    return [ordered[i : i + batch] for i in range(0, len(ordered), batch)]
+
+
+@torch.no_grad()
+def split_seconds(predictor: ModelPredictor, items: list[EvalSample], batch: int) -> tuple[float, float]:
+    """Seconds of the vision forward and of the prompt forward (prefill, KV cache written) over the batches."""
+    vision = prefill = 0.0
+    model = predictor.model
+    for chunk in batches(items, batch):
+        inputs = predictor.collate([predictor.encode(sample) for sample in chunk])
+        start = time.perf_counter()
+        embeds = model.embed_inputs(inputs["input_ids"], inputs["pixel_values"], inputs["sample_ids"])
+        middle = time.perf_counter()
+        model.llm(inputs_embeds=embeds, attention_mask=inputs["attention_mask"], use_cache=True, logits_to_keep=1)
+        vision, prefill = vision + middle - start, prefill + time.perf_counter() - middle
+    return vision, prefill
 
 
 def main() -> None:
@@ -79,14 +94,18 @@ def main() -> None:
             seconds, replies[batch] = run(predictor, items, batch)
             times[batch].append(seconds)
     single, batched = statistics.median(times[1]), statistics.median(times[args.batch])
-    vision = vision_seconds(predictor, items, args.batch)
+    vision, prefill = split_seconds(predictor, items, args.batch)
     print(
         f"{args.samples} samples, {args.new_tokens} new tokens each, {args.threads} thread(s), median of {args.repeats}"
     )
     print(f"batch 1:  {single:7.2f} s  {args.samples / single:6.2f} samples/s")
     print(f"batch {args.batch}: {batched:7.2f} s  {args.samples / batched:6.2f} samples/s")
     print(f"speed-up: {single / batched:.2f}x   identical replies: {replies[1] == replies[args.batch]}")
-    print(f"batched time split: vision forward {vision / batched:.0%}, prompt + decoding {1 - vision / batched:.0%}")
+    decoding = batched - vision - prefill
+    print(
+        f"batched time split: vision forward {vision / batched:.0%}, prompt forward {prefill / batched:.0%}, "
+        f"decoding {decoding / batched:.0%}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Sample i goes to rank i % world_size. Each rank generates for its shard and feed
 are summed across ranks by torchmetrics when scores are computed, and the predictions are gathered so that every
 rank ends with the full, ordered list. Without torch.distributed (or with one process) it is a plain loop.
 Predictions already made (`done`, by sample index) are not generated again, and `on_batch` sees each batch as
-it finishes (to append it to a file). A rank that fails still joins the gather, so that every rank gives up
+it finishes (to append it to a file). A shard is generated longest prompt first, so that a batch holds prompts of
+about one length and pads little (as lmms-eval batches; a batch's replies equal one-at-a-time replies, so the
+order changes only the speed). A rank that fails still joins the gather, so that every rank gives up
 together. `run_shard`, `assemble_predictions` and `merge_metrics` are the pieces, usable to simulate ranks in
 one process.
 """
@@ -66,7 +68,8 @@ def generate_shard(
     With `progress`, rank 0 shows a progress bar on stderr (its shard's samples, samples/s and time left)."""
     done = done or {}
     indices = list(shard_indices(len(samples), rank, world_size))
-    todo = [i for i in indices if i not in done]
+    references = references_of(samples)
+    todo = sorted((i for i in indices if i not in done), key=lambda i: -len(references[i].question))
     made: dict[int, str] = {}
     label = benchmark.name if world_size == 1 else f"{benchmark.name} (rank 0, 1/{world_size} of the samples)"
     bar = tqdm(
