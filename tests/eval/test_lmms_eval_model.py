@@ -22,8 +22,9 @@ lmms_eval = pytest.importorskip("lmms_eval")
 pytest.importorskip("loguru")
 
 from fvl.eval.lmms_eval_model import FlorenceVLForLmmsEval, cut_at_stop, decoding_options  # noqa: E402
+from fvl.eval.lmms_local_tasks import local_task_yaml, write_local_tasks  # noqa: E402
 
-POPE_YAML = Path(lmms_eval.__file__).parent / "tasks" / "pope" / "pope.yaml"
+TASKS = Path(lmms_eval.__file__).parent / "tasks"
 NEW_TOKENS = 6
 
 
@@ -50,20 +51,12 @@ def pope_copy(root: Path, count: int = 10) -> Path:
     return root
 
 
-def local_task(folder: Path, data: Path) -> Path:
-    """A task of a new name that includes the installed POPE task and reads the local copy."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pope_local.yaml").write_text(
-        f"include: {POPE_YAML}\ntask: pope_local\ndataset_path: {data}\ndataset_kwargs: {{}}\n"
-    )
-    return folder
-
-
 def test_lmms_eval_cli_runs_fvl_models_with_evaluate_py_predictions(tmp_path: Path) -> None:
     model_dir = tmp_path / "model"
     varied_model().save_pretrained(model_dir)
-    data = pope_copy(tmp_path / "pope")
-    tasks = local_task(tmp_path / "tasks", data)
+    data = pope_copy(tmp_path / "root" / "pope")
+    tasks = tmp_path / "tasks"
+    assert write_local_tasks(tmp_path / "root", tasks) == ["pope_local"]  # every copy found
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     command = [
         sys.executable, "-m", "lmms_eval", "--model", "fvl",
@@ -87,6 +80,22 @@ def test_lmms_eval_cli_runs_fvl_models_with_evaluate_py_predictions(tmp_path: Pa
     assert theirs == ours
     for name in ("accuracy", "precision", "recall", "yes_ratio"):
         assert lmms_results[f"pope_{name},none"] == pytest.approx(results["pope"][name], abs=1e-12)
+
+
+def test_local_tasks_include_the_installed_task_and_read_the_copy(tmp_path: Path) -> None:
+    (tmp_path / "docvqa" / "DocVQA").mkdir(parents=True)
+    text = local_task_yaml("docvqa", tmp_path / "docvqa", TASKS)
+    assert text.splitlines() == [
+        f"include: {TASKS / 'docvqa' / 'docvqa_val.yaml'}",
+        "task: docvqa_val_local",
+        f"dataset_path: {(tmp_path / 'docvqa').resolve()}",
+        "dataset_name: null",
+        "dataset_kwargs: {data_dir: DocVQA}",
+    ]
+    with pytest.raises(FileNotFoundError, match=r"no local copy of \['mme'\] under"):
+        write_local_tasks(tmp_path, tmp_path / "out", ["mme"])
+    with pytest.raises(KeyError, match="no lmms-eval task for \\['mmvet'\\]"):
+        write_local_tasks(tmp_path, tmp_path / "out", ["mmvet"])
 
 
 def test_stop_strings_and_decoding_options() -> None:
