@@ -154,7 +154,7 @@ LAYOUTS: dict[str, Layout] = {
         },
         ["STOP", "cafe"],
         {"accuracy": 0.95},
-        {1: "what is the shop?" + SHORT},
+        {1: "What is the shop?" + SHORT},  # lmms-eval capitalises TextVQA's question
     ),
     "vizwiz": Layout(
         {
@@ -217,7 +217,7 @@ LAYOUTS: dict[str, Layout] = {
         },
         ["104", "45%", "7"],
         {"accuracy": 2 / 3, "accuracy/human_test": 1.0, "accuracy/augmented_test": 0.5},
-        {0: "What is the total?" + SHORT},
+        {0: "What is the total?\nAnswer the question with a single word."},  # lmms-eval's ChartQA suffix
     ),
     "ocrbench": Layout(
         {
@@ -230,7 +230,7 @@ LAYOUTS: dict[str, Layout] = {
             }
         },
         ["The text is HELLO", "x ^ 2"],
-        {"score": 2.0, "accuracy": 1.0, "score/Text Recognition": 1.0},
+        {"score": 0.002, "correct": 2.0, "accuracy": 1.0, "score/Text Recognition": 0.001},  # lmms-eval: count / 1000
         {0: "what is written in the image?"},
     ),
     "pope": Layout(
@@ -268,12 +268,12 @@ LAYOUTS: dict[str, Layout] = {
         },
         ["Yes", "No", "Yes", "Yes"],
         {"perception": 200.0, "cognition": 50.0, "total": 250.0, "code_reasoning/acc_plus": 0.0},
-        {0: "Is there a dog in this image? Please answer yes or no." + SHORT},
+        {0: "Is there a dog in this image?" + SHORT},  # lmms-eval drops " Please answer yes or no."
     ),
     "mmbench": Layout(
         {"en/dev-00000-of-00001.parquet": MMBENCH, "cn/dev-00000-of-00001.parquet": first_row(MMBENCH)},
         ["A", "B", "(B) blue"],
-        {"accuracy": 2 / 3, "circular_accuracy": 0.5, "circular_accuracy/colors": 1.0},
+        {"accuracy": 2 / 3, "circular_accuracy": 0.5, "circular_accuracy/colors": 1.0, "score": 50.0},
         {
             0: "What is it? There are several options:\nA. cat\nB. dog\nC. bird\n" + LETTER,
             2: "Look closely. Which color? There are several options:\nA. red\nB. blue\nC. green\nD. black\n" + LETTER,
@@ -295,7 +295,7 @@ LAYOUTS: dict[str, Layout] = {
                 "image": [[png(RED)], [png(GREEN), png(GREEN)], [png(BLUE)]],
             }
         },
-        ["(B)", "The answer is C"],
+        ["B. b1", "The answer is D"],  # lmms-eval's SEED-Bench reads the first character: "T"
         {"accuracy": 0.5, "accuracy/1": 1.0, "num_samples": 2, "num_filtered": 1},
         {0: "q1\nA. a1\nB. b1\nC. c1\nD. d1" + LETTER},
     ),
@@ -339,7 +339,7 @@ LAYOUTS: dict[str, Layout] = {
                 "image": [png(RED), png(BLUE)],
             }
         },
-        ["larva", "B"],
+        ["(B)", "cow"],  # lmms-eval's AI2D: "(B)" is B; an option's text is not read
         {"accuracy": 0.5},
         {1: "What eats grass?\nA. cow\nB. lion" + LETTER},
     ),
@@ -355,8 +355,8 @@ LAYOUTS: dict[str, Layout] = {
                 "answer": ["B", "3"],
             }
         },
-        ["B.", "Three"],
-        {"accuracy": 1.0},
+        ["B.", "Three"],  # lmms-eval's RealWorldQA does not read number words: "Three" is not "3"
+        {"accuracy": 0.5},
         {1: "How many cars are there?\nPlease answer directly with a single word or number."},
     ),
     "cvbench": Layout(
@@ -377,7 +377,7 @@ LAYOUTS: dict[str, Layout] = {
                 "Correct Answer": ["(a)", "(b)", "(a)", "(b)"],
             }
         },
-        ["A", "Closed", "A", "A"],
+        ["A", "(b) Closed", "A", "Closed"],  # lmms-eval's MMVP: an option's text alone is not read
         {"accuracy": 0.75, "pair_accuracy": 0.5},
         {0: "Are the eyes open?\nA. Open\nB. Closed" + LETTER},
         first_color=None,
@@ -390,7 +390,8 @@ LAYOUTS: dict[str, Layout] = {
             "Art_Theory/validation-00000-of-00001.parquet": MMMU_OPEN,
         },
         ["(B)", "There are 25 figures"],
-        {"accuracy": 1.0, "accuracy/Accounting": 1.0, "accuracy/Art_Theory": 1.0},
+        # lmms-eval compares the open answer cell "['24', '25']" as one string, so no reply matches it
+        {"accuracy": 0.5, "accuracy/Accounting": 1.0, "accuracy/Art_Theory": 0.0, "score": 0.5},
         {
             0: "<image 1> What is the balance?\nA. $1,000\nB. $2,000\n\nAnswer with the option's letter from the given "
             "choices directly.",

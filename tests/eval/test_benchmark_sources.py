@@ -58,7 +58,7 @@ def test_custom_jsonl_with_relative_image_paths(tmp_path: Path) -> None:
 def test_custom_saved_dataset_with_image_bytes(tmp_path: Path) -> None:
     columns = {"question": ["Color?", "Count?"], "answer": ["green", "2"], "picture": [png(GREEN), png(RED)]}
     table(columns).save_to_disk(str(tmp_path / "saved"))
-    benchmark = get_benchmark("custom", metric="vqa_accuracy", image="picture")
+    benchmark = get_benchmark("custom", metric="vqa_accuracy_single_ref", image="picture")  # one answer each
     samples = benchmark.load(tmp_path / "saved")
     assert samples[0].image.getpixel((0, 0)) == GREEN
     assert score_benchmark(benchmark, samples, ["Green", "two"])["accuracy"] == 1.0

@@ -19,9 +19,21 @@ CASES: dict[str, tuple[list[EvalSample], list[str]]] = {
         [_sample(i, ("2",) * (i + 1) + ("3",) * (9 - i), category="c" + str(i % 2)) for i in range(6)],
         ["2", "3", "two", "2", "x", "2"],
     ),
+    "vqa_accuracy_tokenized": (
+        [_sample(i, ("what's",) * (i + 1) + ("3",) * (9 - i), category="c" + str(i % 2)) for i in range(6)],
+        ["what's", "3", "whats", "What's?", "x", "what 's"],
+    ),
+    "vqa_accuracy_single_ref": (
+        [_sample(i, ("2",) if i % 2 else ("2",) * (i + 1) + ("3",) * (9 - i)) for i in range(6)],
+        ["2", "two", "3", "2", "x", "2"],
+    ),
     "exact_match": (
         [_sample(i, (f"a{i % 3}",), category=f"t{i % 2}") for i in range(6)],
         ["a0", "A1", "a0", "a0", "a1", "b"],
+    ),
+    "exact_match_normalized": (
+        [_sample(i, (f"a {i % 3}",), category=f"t{i % 2}") for i in range(6)],
+        ["a  0", "A 1", "a0", " a 0 ", "a 1", "b"],
     ),
     "anls": ([_sample(i, ("abcd", "wxyz")) for i in range(6)], ["abcd", "abce", "abef", "wxy", "", "ABCD"]),
     "relaxed_accuracy": (
@@ -56,10 +68,44 @@ CASES: dict[str, tuple[list[EvalSample], list[str]]] = {
         [_sample(i, ("AB"[i % 2],), options=OPTIONS[:2], group=str(i // 2)) for i in range(6)],
         ["A", "B", "A", "A", "B", "B"],
     ),
+    "mmstar": (
+        [_sample(i, ("ABC"[i % 3],), options=OPTIONS, category=f"c{i % 2}/l{i % 3}") for i in range(6)],
+        ["A", "The answer is B", "(C)", "B", "B.", "C"],
+    ),
+    "scienceqa": (
+        [_sample(i, ("ABC"[i % 3],), options=OPTIONS) for i in range(6)],
+        ["a", "B. dog", "(C)", "A", "B", "C"],
+    ),
+    "ai2d": ([_sample(i, ("ABC"[i % 3],), options=OPTIONS) for i in range(6)], ["A.", "(b)", "bird", "A", "B", "C"]),
+    "seedbench": (
+        [_sample(i, ("ABC"[i % 3],), options=OPTIONS, category=f"t{i % 2}") for i in range(6)],
+        ["A", "B. dog", "(C)", "a", "B", "The C"],
+    ),
+    "realworldqa": (
+        [_sample(i, ("AB3"[i % 3],), options=OPTIONS[:2] if i % 3 < 2 else ()) for i in range(6)],
+        ["A", "The answer is B", "3.", "B", "B", "three"],
+    ),
+    "cvbench": (
+        [_sample(i, ("AB"[i % 2],), options=OPTIONS[:2], category=f"{i % 2 + 2}D/s{i % 3}") for i in range(6)],
+        ["(A)", "b", "A", "A", "The answer is B", "B"],
+    ),
+    "mmvp": (
+        [_sample(i, ("AB"[i % 2],), options=OPTIONS[:2], group=str(i // 2)) for i in range(6)],
+        ["A", "B", "(a)", "it is a cat", "B", "Blue"],
+    ),
     "mmmu": (
         [_sample(i, ("B",), options=OPTIONS, category="Art") for i in range(3)]
         + [_sample(i, ("12",), category="Math") for i in range(3, 6)],
         ["B", "(B)", "A", "12", "the result is 12.0", "13"],
+    ),
+    "mmmu_no_fallback": (
+        [_sample(i, ("B",), options=OPTIONS, category="Art") for i in range(3)]
+        + [_sample(i, ("12",), category="Math") for i in range(3, 6)],
+        ["B", "no idea", "A", "12", "the result is 12.0", "13"],
+    ),
+    "mmbench": (
+        [_sample(i, ("ABC"[i % 3],), options=OPTIONS, category=f"c{i % 2}", group=str(i % 3)) for i in range(6)],
+        ["A", "B", "bird", "The answer is A", "B", "(A)"],
     ),
 }
 

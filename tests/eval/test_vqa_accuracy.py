@@ -1,8 +1,11 @@
-"""VQA answer normalisation and accuracy on worked examples of the official definition."""
+"""VQA answer normalisation and accuracy on worked examples of the official definition, as lmms-eval 0.7.3 applies
+it (tests/eval/test_lmms_eval_parity_open.py checks it against lmms-eval's own code)."""
+
+import logging
 
 import pytest
 
-from fvl.eval.metrics import VQAAccuracy, normalize_vqa_answer, vqa_score
+from fvl.eval.metrics import METRICS, VQAAccuracy, normalize_vqa_answer, vqa_score
 
 
 @pytest.mark.parametrize(
@@ -50,9 +53,42 @@ def test_normalization_applies_to_prediction_and_answers() -> None:
     assert vqa_score("a dog", ["dog", "the dog", "dog", "cat"] + ["puppy"] * 6) == pytest.approx(0.9)
 
 
-def test_single_reference_is_exact_match() -> None:
-    assert vqa_score("Yes", ["yes"]) == 1.0
-    assert vqa_score("no", ["yes"]) == 0.0
+def test_single_reference_scores_zero_as_in_lmms_eval(caplog: pytest.LogCaptureFixture) -> None:
+    # Leave-one-out leaves nobody to agree with; lmms-eval scores such a question 0 whatever the reply.
+    assert vqa_score("Yes", ["yes"]) == 0.0
+    metric = VQAAccuracy()
+    with caplog.at_level(logging.WARNING):
+        metric.update(["Yes", "yes"], [["yes"], ["yes"]])
+    assert metric.compute()["accuracy"] == 0.0
+    assert caplog.text.count("vqa_accuracy_single_ref") == 1  # warned once
+
+
+def test_single_ref_variant_is_exact_match() -> None:
+    assert vqa_score("Yes", ["yes"], single_exact=True) == 1.0
+    assert vqa_score("no", ["yes"], single_exact=True) == 0.0
+    metric = METRICS["vqa_accuracy_single_ref"]()
+    metric.update(["Two", "no", "2"], [["2"], ["yes"], ["2"] * 4 + ["3"] * 6])
+    assert metric.compute()["accuracy"] == pytest.approx((1.0 + 0.0 + 1.0) / 3)
+
+
+def test_period_removal_stops_after_32() -> None:
+    # lmms-eval passes re.UNICODE (32) as re.sub's count
+    assert normalize_vqa_answer("." * 40 + "dog") == "." * 8 + "dog"
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain", "tokenized"),
+    [
+        ("red,blue", "red blue", "redblue"),  # tokenisation deletes commas before the punctuation step
+        ("what's", "what's", "what 's"),
+        ("whats", "what's", "what's"),
+        ("Yes?", "yes", "yes"),
+        ("1,000/2", "10002", "1000 2"),
+    ],
+)
+def test_textvqa_tokenisation(raw: str, plain: str, tokenized: str) -> None:
+    assert normalize_vqa_answer(raw) == plain
+    assert normalize_vqa_answer(raw, tokenize=True) == tokenized
 
 
 def test_metric_means_over_questions_and_reports_categories() -> None:

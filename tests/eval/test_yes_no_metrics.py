@@ -26,7 +26,18 @@ def test_pope_parse(reply: str, parsed: str) -> None:
 
 @pytest.mark.parametrize(
     ("reply", "parsed"),
-    [("Yes", "yes"), ("no.", "no"), ("Yes, it is.", "yes"), ("Not at all", "no"), ("Maybe", "other"), ("", "other")],
+    [
+        ("Yes", "yes"),
+        ("no.", "no"),
+        ("Yes, it is.", "yes"),
+        ("Not at all", "no"),
+        ("nope", "no"),
+        ("Maybe", "other"),
+        ("", "other"),
+        ("y", "yes"),  # lmms-eval 0.7.3 reads a lone y / n
+        ("N.", "no"),
+        ("x", "other"),
+    ],
 )
 def test_mme_parse(reply: str, parsed: str) -> None:
     assert parse_mme(reply) == parsed

@@ -13,6 +13,7 @@ _LETTER_ANSWER = re.compile(r"\(?([A-Za-z])\)?\.?")
 _PAREN_OPTIONS = re.compile(r"\(([a-z])\)\s*(.*?)(?=\s*\([a-z]\)|$)", re.IGNORECASE | re.DOTALL)
 _LINE_OPTIONS = re.compile(r"^\s*([A-Z])[.:]\s+(.+?)\s*$", re.MULTILINE)
 _INLINE_OPTIONS = re.compile(r"(?:^|,\s*)([A-Z]):\s*")
+_MMVP_OPTIONS = re.compile(r"\([a-z]\)\s*([^(]+?)(?=\s*\([a-z]\)|$)", re.IGNORECASE)  # lmms-eval's MMVP pattern
 
 
 def present(value: Any) -> bool:
@@ -60,3 +61,12 @@ def index_letter(answer: Any, count: int) -> str:
     if not 0 <= index < count:
         raise ValueError(f"answer index {answer!r} is out of range for {count} options")
     return option_letters(count)[index]
+
+
+def mmvp_options(row: dict[str, Any]) -> list[str]:
+    """MMVP's options as lmms-eval's MMVP prompt reads them: a list cell as it is; in "(a) x (b) y" an option runs
+    to the next "(letter)" and may not contain "(" (such an option is skipped)."""
+    value = row["Options"]
+    if isinstance(value, (list, tuple)):
+        return [str(option) for option in value]
+    return [option.strip() for option in _MMVP_OPTIONS.findall(str(value))]

@@ -17,7 +17,10 @@ class PromptFormat:
 
     `prefix` may use `{letters}` ("A, B, C, D" for the question's options). `hint` formats a non-empty hint
     column. `open_suffix`, when set, replaces `suffix` for questions without options (MMMU's open questions).
-    `show_options=False` for benchmarks whose question text already lists the options.
+    `show_options=False` for benchmarks whose question text already lists the options. `remove` is deleted from
+    the question wherever it occurs (MME's " Please answer yes or no.", as lmms-eval's MME prompt does).
+    `capitalize` sends the question as Python's `str.capitalize` gives it (first character upper-cased, the rest
+    lower-cased: "what is the NBA logo?" → "What is the nba logo?"), as lmms-eval's TextVQA and VizWiz prompts do.
     """
 
     suffix: str = ""
@@ -26,6 +29,8 @@ class PromptFormat:
     hint: str = "{hint}\n"
     options_intro: str = "\n"
     show_options: bool = True
+    remove: str = ""
+    capitalize: bool = False
 
     def describe(self) -> str:
         """The fixed parts of the prompt, for the log: "suffix '\\n…'" (or "no suffix"), and any prefix."""
@@ -34,6 +39,8 @@ class PromptFormat:
             parts.append(f"suffix {self.open_suffix!r} for open questions")
         if self.prefix:
             parts.append(f"prefix {self.prefix!r}")
+        if self.remove:
+            parts.append(f"{self.remove!r} removed from the question")
         return ", ".join(parts)
 
     def render(self, question: str, options: Sequence[str] = (), hint: str | None = None) -> str:
@@ -41,7 +48,8 @@ class PromptFormat:
         text = self.prefix.format(letters=", ".join(letters))
         if hint:
             text += self.hint.format(hint=hint)
-        text += question
+        question = question.replace(self.remove, "") if self.remove else question
+        text += question.capitalize() if self.capitalize else question
         if options and self.show_options:
             text += self.options_intro + "\n".join(
                 f"{letter}. {option}" for letter, option in zip(letters, options, strict=True)

@@ -7,7 +7,6 @@ accuracy. MME groups the two questions of an image by `category/question_id` (th
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
 import re
@@ -15,7 +14,7 @@ from typing import Any
 
 from fvl.eval.benchmarks.base import Benchmark
 from fvl.eval.benchmarks.judged import JudgedBenchmark
-from fvl.eval.benchmarks.options import options_in_text
+from fvl.eval.benchmarks.options import mmvp_options, option_list, options_in_text
 from fvl.eval.benchmarks.prompt import LETTER_ANSWER, SHORT_ANSWER, PromptFormat
 from fvl.eval.benchmarks.synthetic import SyntheticBenchmark
 from fvl.eval.benchmarks.table import ImageJoin, Row, TableBenchmark
@@ -23,30 +22,37 @@ from fvl.eval.metrics.registry import METRICS
 
 SHORT = PromptFormat(SHORT_ANSWER)
 LETTER = PromptFormat(LETTER_ANSWER)
-VIZWIZ = PromptFormat("\nWhen the provided information is insufficient, respond with 'Unanswerable'." + SHORT_ANSWER)
+TEXTVQA = PromptFormat(SHORT_ANSWER, capitalize=True)  # lmms-eval sends TextVQA's and VizWiz's question.capitalize()
+VIZWIZ = PromptFormat(
+    "\nWhen the provided information is insufficient, respond with 'Unanswerable'." + SHORT_ANSWER, capitalize=True
+)
+CHARTQA = PromptFormat("\nAnswer the question with a single word.")
 MMBENCH = PromptFormat("\n" + LETTER_ANSWER, hint="{hint} ", options_intro=" There are several options:\n")
-MMSTAR = PromptFormat(LETTER_ANSWER.removesuffix("."), show_options=False)  # lmms-eval's MMStar text has no period
+MME = PromptFormat(SHORT_ANSWER, remove=" Please answer yes or no.")  # lmms-eval drops it before its own suffix
+# lmms-eval's MMStar suffix has no period; its prompt drops " Please answer yes or no." from the stripped question
+MMSTAR = PromptFormat(LETTER_ANSWER.removesuffix("."), show_options=False, remove=" Please answer yes or no.")
 SCIENCEQA = PromptFormat(LETTER_ANSWER, hint="Context: {hint}\n")
 CVBENCH = PromptFormat(
     prefix="Note: You only need to respond with {letters} without providing any additional information.\n\n",
     show_options=False,
 )
 MMMU = PromptFormat("\n\n" + LETTER_ANSWER.lstrip("\n"), open_suffix="\n\n" + SHORT_ANSWER.lstrip("\n"))
-_MMMU_ID = re.compile(r"^[a-z]+_(.+)_\d+$")
 
 
 def mmmu_subject(row: Row) -> str:
-    """The subject of an MMMU question from its id: "validation_Art_Theory_3" → "Art_Theory"."""
-    match = _MMMU_ID.match(row["id"])
+    """The subject of an MMMU question from its id, as lmms-eval reads it: "validation_Art_Theory_3" → "Art_Theory"
+    (the text between the first "_"-separated word and a final "_<number>")."""
+    sample_id = str(row["id"])
+    match = re.match(rf"^{re.escape(sample_id.split('_')[0])}_(.+?)_\d+$", sample_id)
     if not match:
-        raise ValueError(f"MMMU id {row['id']!r} is not <split>_<Subject>_<n>")
+        raise ValueError(f"MMMU id {sample_id!r} is not <split>_<Subject>_<n>")
     return match.group(1)
 
 
-def mmmu_answers(row: Row) -> list[str]:
-    """MMMU's answer cell: a letter, a string, or a Python-literal list of accepted strings."""
-    answer = str(row["answer"]).strip()
-    return [str(item) for item in ast.literal_eval(answer)] if answer.startswith("[") else [answer]
+def mmmu_options(row: Row) -> list[str]:
+    """The options of a multiple-choice MMMU question; none for the others (lmms-eval goes by `question_type`)."""
+    kind = row.get("question_type")
+    return [] if kind is not None and kind != "multiple-choice" else option_list(row["options"])
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -54,75 +60,82 @@ BENCHMARKS: dict[str, Benchmark] = {
     for benchmark in (
         TableBenchmark(
             "vqav2", "vqa_accuracy", "lmms-lab/VQAv2", "validation", answers="answers", id="question_id",
-            category="answer_type", prompt=SHORT,
+            category="answer_type", prompt=SHORT, strip_question=False,
         ),
         TableBenchmark(
-            "textvqa", "vqa_accuracy", "lmms-lab/textvqa", "validation", answers="answers", id="question_id",
-            prompt=SHORT,
+            "textvqa", "vqa_accuracy_tokenized", "lmms-lab/textvqa", "validation", answers="answers",
+            id="question_id", prompt=TEXTVQA, strip_question=False,
         ),
         TableBenchmark(
-            "vizwiz", "vqa_accuracy", "lmms-lab/VizWiz-VQA", "val", answers="answers", id="question_id", prompt=VIZWIZ
+            "vizwiz", "vqa_accuracy_tokenized", "lmms-lab/VizWiz-VQA", "val", answers="answers", id="question_id",
+            prompt=VIZWIZ, strip_question=False,
         ),
         TableBenchmark(
             "gqa", "exact_match", "lmms-lab/GQA", "testdev", subset="testdev_balanced_instructions", id="id",
-            image_join=ImageJoin("testdev_balanced_images", key="imageId"), prompt=SHORT,
+            image_join=ImageJoin("testdev_balanced_images", key="imageId"), prompt=SHORT, strip_question=False,
         ),
         TableBenchmark(
             "docvqa", "anls", "lmms-lab/DocVQA", "validation", subset="DocVQA", answers="answers", id="questionId",
-            prompt=SHORT, primary="anls",
+            prompt=SHORT, primary="anls", strip_question=False,
         ),
         TableBenchmark(
             "infovqa", "anls", "lmms-lab/DocVQA", "validation", subset="InfographicVQA", answers="answers",
-            id="questionId", prompt=SHORT, primary="anls",
+            id="questionId", prompt=SHORT, primary="anls", strip_question=False,
         ),
-        TableBenchmark("chartqa", "relaxed_accuracy", "lmms-lab/ChartQA", "test", category="type", prompt=SHORT),
+        TableBenchmark(
+            "chartqa", "relaxed_accuracy", "lmms-lab/ChartQA", "test", category="type", prompt=CHARTQA,
+            strip_question=False,
+        ),
         TableBenchmark("ocrbench", "ocrbench", "echo840/OCRBench", "test", category="question_type", primary="score"),
         TableBenchmark(
             "pope", "pope", "lmms-lab/POPE", "test", id="question_id", category="category", prompt=SHORT, primary="f1"
         ),
         TableBenchmark(
             "mme", "mme", "lmms-lab/MME", "test", category="category",
-            group=lambda row: f"{row['category']}/{row['question_id']}", prompt=SHORT, primary="perception",
+            group=lambda row: f"{row['category']}/{row['question_id']}", prompt=MME, primary="perception",
         ),
         TableBenchmark(
-            "mmbench", "multiple_choice_circular", "lmms-lab/MMBench", "dev", subset="en", id="index",
+            "mmbench", "mmbench", "lmms-lab/MMBench", "dev", subset="en", id="index",
             options=("A", "B", "C", "D", "E"), hint="hint", category="category",
-            group=lambda row: str(int(row["index"]) % 1_000_000), prompt=MMBENCH, primary="circular_accuracy",
+            group=lambda row: str(int(row["index"]) % 1_000_000), prompt=MMBENCH, primary="score",
+            strip_question=False,
         ),
         TableBenchmark(
-            "seedbench", "multiple_choice", "lmms-lab/SEED-Bench", "test", id="question_id",
+            "seedbench", "seedbench", "lmms-lab/SEED-Bench", "test", id="question_id",
             options=("choice_a", "choice_b", "choice_c", "choice_d"), category="question_type_id",
-            keep=lambda row: row["data_type"] == "image", prompt=LETTER,
+            keep=lambda row: row["data_type"] == "image", prompt=LETTER, strip_question=False,
         ),
         TableBenchmark(
-            "mmstar", "multiple_choice", "Lin-Chen/MMStar", "val", id="index",
-            options=lambda row: options_in_text(row["question"]), category="category", prompt=MMSTAR,
-            primary="macro_accuracy",
+            "mmstar", "mmstar", "Lin-Chen/MMStar", "val", id="index",
+            options=lambda row: options_in_text(row["question"]),
+            category=lambda row: f"{row['category']}/{row['l2_category']}", prompt=MMSTAR, primary="macro_accuracy",
         ),
         TableBenchmark(
-            "scienceqa_img", "multiple_choice", "lmms-lab/ScienceQA", "test", subset="ScienceQA-IMG",
-            options="choices", answer_is_index=True, hint="hint", prompt=SCIENCEQA,
+            "scienceqa_img", "scienceqa", "lmms-lab/ScienceQA", "test", subset="ScienceQA-IMG",
+            options="choices", answer_is_index=True, hint="hint", prompt=SCIENCEQA, strip_question=False,
         ),
         TableBenchmark(
-            "ai2d", "multiple_choice", "lmms-lab/ai2d", "test", options="options", answer_is_index=True, prompt=LETTER
+            "ai2d", "ai2d", "lmms-lab/ai2d", "test", options="options", answer_is_index=True, prompt=LETTER,
+            strip_question=False,
         ),
         TableBenchmark(
-            "realworldqa", "multiple_choice", "lmms-lab/RealWorldQA", "test",
+            "realworldqa", "realworldqa", "lmms-lab/RealWorldQA", "test",
             options=lambda row: options_in_text(row["question"]), prompt=PromptFormat(show_options=False),
         ),
         TableBenchmark(
-            "cvbench", "multiple_choice", "nyu-visionx/CV-Bench", "test", question="prompt", id="idx",
+            "cvbench", "cvbench", "nyu-visionx/CV-Bench", "test", question="prompt", id="idx",
             options="choices", category=lambda row: f"{row['type']}/{row['source']}", prompt=CVBENCH,
-            primary="macro_accuracy",
+            strip_question=False,
         ),
         TableBenchmark(
-            "mmvp", "multiple_choice_pairs", "MMVP/MMVP", question="Question", answers="Correct Answer", id="Index",
-            options="Options", group=lambda row: str((int(row["Index"]) - 1) // 2),
+            "mmvp", "mmvp", "MMVP/MMVP", question="Question", answers="Correct Answer", id="Index",
+            options=mmvp_options, group=lambda row: str((int(row["Index"]) - 1) // 2),
             image_path=lambda row: f"MMVP Images/{row['Index']}.jpg", prompt=LETTER, primary="pair_accuracy",
+            strip_question=False,
         ),
         TableBenchmark(
-            "mmmu", "mmmu", "MMMU/MMMU", "validation", answers=mmmu_answers, id="id", image="image_1",
-            options="options", category=mmmu_subject, prompt=MMMU,
+            "mmmu", "mmmu", "MMMU/MMMU", "validation", id="id", image="image_1", options=mmmu_options,
+            category=mmmu_subject, prompt=MMMU, primary="score", strip_question=False,
         ),
         SyntheticBenchmark(),
         JudgedBenchmark("mmvet", "lmms-lab/MMVet"),

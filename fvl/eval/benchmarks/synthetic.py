@@ -48,7 +48,7 @@ class SyntheticBenchmark(Benchmark):
     """The synthetic held-out split; `path` is the JSON file or the generator's output folder (`eval.json`)."""
 
     name: str = "synthetic"
-    metric: str = "exact_match"
+    metric: str = "exact_match_normalized"  # case, punctuation and spacing ignored (the demo's numbers)
     primary: str = "accuracy"
     file_name: str = "eval.json"
 

@@ -45,7 +45,9 @@ class TableBenchmark(Benchmark):
     SEED's choice_a–d) or a function; `answer_is_index` reads a 0-based option index as the gold letter.
     `image` is the image column (PIL/bytes/path cells; paths are relative to `image_root` or the data file's
     folder); `image_path` builds the path from the row instead; `image_join` reads images from another config.
-    `keep` filters rows (the left-out count is reported).
+    `keep` filters rows (the left-out count is reported). `strip_question=False` keeps the question text's
+    surrounding whitespace, for benchmarks whose lmms-eval prompt sends the question as stored (most do; MMStar
+    and RealWorldQA strip it).
     """
 
     name: str
@@ -68,6 +70,7 @@ class TableBenchmark(Benchmark):
     keep: Callable[[Row], bool] | None = None
     prompt: PromptFormat = PromptFormat()
     primary: str = "accuracy"
+    strip_question: bool = True
 
     def load(
         self,
@@ -146,6 +149,10 @@ class TableBenchmark(Benchmark):
         value = self._value(row, self.options)
         return list(value) if callable(self.options) else option_list(value)
 
+    def _question(self, row: Row) -> str:
+        question = str(self._value(row, self.question))
+        return question.strip() if self.strip_question else question
+
     def _answers(self, row: Row, count: int) -> tuple[str, ...]:
         value = self._value(row, self.answers)
         if isinstance(value, (list, tuple)):
@@ -167,9 +174,7 @@ class TableBenchmark(Benchmark):
             return EvalSample(
                 id=str(index if sample_id is None else sample_id),
                 image=None,
-                question=self.prompt.render(
-                    str(self._value(row, self.question)).strip(), options, str(hint) if present(hint) else None
-                ),
+                question=self.prompt.render(self._question(row), options, str(hint) if present(hint) else None),
                 answers=self._answers(row, len(options)),
                 meta={"row": index},
                 options=tuple(options),

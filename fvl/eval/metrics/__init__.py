@@ -4,6 +4,7 @@ from fvl.eval.metrics.anls import ANLS, anls_score
 from fvl.eval.metrics.base import BenchmarkMetric, ScoreMetric, nested_mean
 from fvl.eval.metrics.choice_parser import option_letters, parse_choice
 from fvl.eval.metrics.exact_match import ExactMatch
+from fvl.eval.metrics.mmbench import MMBenchAccuracy
 from fvl.eval.metrics.mme import MMEScore
 from fvl.eval.metrics.mmmu import MMMUAccuracy
 from fvl.eval.metrics.multiple_choice import MultipleChoiceAccuracy, choice_correct
@@ -21,6 +22,7 @@ __all__ = [
     "METRICS",
     "BenchmarkMetric",
     "ExactMatch",
+    "MMBenchAccuracy",
     "MMEScore",
     "MMMUAccuracy",
     "MultipleChoiceAccuracy",

@@ -1,4 +1,5 @@
-"""ANLS, the average normalised Levenshtein similarity of DocVQA and InfographicVQA (threshold 0.5)."""
+"""ANLS, the average normalised Levenshtein similarity of DocVQA and InfographicVQA, as lmms-eval 0.7.3 computes
+it (threshold 0.5)."""
 
 from __future__ import annotations
 
@@ -27,19 +28,24 @@ def _normalize(text: str) -> str:
 
 
 def anls_score(prediction: str, answers: Sequence[str], threshold: float = ANLS_THRESHOLD) -> float:
-    """max over answers of 1 - NL if NL < threshold else 0, NL = edit distance / longer length (Biten et al.).
+    """1 - min over answers of NL, or 0 when that is below `threshold` (lmms-eval's `anls`).
 
-    Case and surrounding/repeated whitespace are ignored. At exactly NL = 0.5 the similarity is 0, as in the
-    definition (NL ≥ τ gives 0).
+    The reply is stripped first (lmms-eval's generation glue). NL = edit distance between the lower-cased,
+    whitespace-collapsed texts, divided by the larger *raw* length: the reference as stored (surrounding spaces
+    and all) and the stripped reply, each measured upper-cased (`len("ß".upper())` is 2); NL is 0 when both raw
+    texts are empty. The threshold keeps its boundary: at NL = 0.5 the score is 0.5 (lmms-eval zeroes only a
+    similarity *below* 0.5; the paper's NL ≥ τ would give 0).
     """
-    pred = _normalize(prediction)
-    best = 0.0
+    if not answers:
+        raise ValueError("ANLS needs at least one reference answer per question")
+    pred = prediction.strip()
+    det = _normalize(pred)
+    distances = []
     for answer in answers:
-        ref = _normalize(answer)
-        longest = max(len(pred), len(ref))
-        distance = levenshtein(pred, ref) / longest if longest else 0.0
-        best = max(best, 1.0 - distance if distance < threshold else 0.0)
-    return best
+        longest = max(len(answer.upper()), len(pred.upper()))
+        distances.append(levenshtein(_normalize(answer), det) / longest if longest else 0.0)
+    similarity = 1 - min(distances)
+    return similarity if similarity >= threshold else 0.0
 
 
 class ANLS(ScoreMetric):

@@ -1,4 +1,8 @@
-"""Reading the chosen option letter out of a free-form reply to a multiple-choice question."""
+"""fvl's lenient reading of the chosen option letter out of a free-form reply to a multiple-choice question.
+
+Used by the `multiple_choice*` metrics (custom benchmarks); the registered benchmarks with an lmms-eval task score
+with that task's own, stricter rule (fvl.eval.metrics.task_choice).
+"""
 
 from __future__ import annotations
 

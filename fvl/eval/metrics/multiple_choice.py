@@ -1,4 +1,8 @@
-"""Multiple-choice accuracy (MMBench, SEED-Bench, MMStar, ScienceQA, AI2D, RealWorldQA, CV-Bench, MMVP)."""
+"""Multiple-choice accuracy with fvl's lenient parser (`parse_choice`): the `multiple_choice*` metrics.
+
+This is fvl's own reading of free-form replies, for custom benchmarks; it is not lmms-eval's. The registered
+benchmarks whose lmms-eval task has its own rule score with that rule instead (fvl.eval.metrics.task_choice).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,10 @@ DEFAULT_LETTERS = "ABCDE"
 
 
 def choice_correct(prediction: str, answers: Sequence[str], options: Sequence[str] = ()) -> bool:
-    """Whether a reply picks the gold option letter `answers[0]` (read with `parse_choice`).
+    """Whether a reply picks the gold option letter `answers[0]` (read with fvl's lenient `parse_choice`).
 
-    A reference that is not an option letter (RealWorldQA's numeric questions) makes an open question: normalised
-    exact match with number words read as digits, as lmms-eval's RealWorldQA filters do.
+    A reference that is not an option letter (e.g. a numeric answer) makes an open question: normalised exact
+    match with number words read as digits ("Three." matches "3").
     """
     letters = option_letters(len(options)) if options else DEFAULT_LETTERS
     gold = answers[0]
@@ -27,7 +31,8 @@ def choice_correct(prediction: str, answers: Sequence[str], options: Sequence[st
 
 
 class MultipleChoiceAccuracy(ScoreMetric):
-    """Accuracy of chosen options, overall, per category with a macro average, and all-correct per group.
+    """Accuracy of chosen options (fvl's lenient parser), overall, per category with a macro average, and
+    all-correct per group.
 
     Categories given as "head/leaf" paths are macro-averaged hierarchically (CV-Bench: the mean of the 2D sources'
     mean and the 3D source). Groups give MMBench circular accuracy (a question counts only if all its circular

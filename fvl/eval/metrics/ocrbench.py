@@ -1,4 +1,5 @@
-"""OCRBench scoring: an answer contained in the prediction scores 1; the final score counts them (of 1000)."""
+"""OCRBench scoring as lmms-eval 0.7.3 does it: an answer contained in the reply scores 1; the final score is the
+number of such questions divided by 1000 (OCRBench's size), whatever the number scored."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 
 from fvl.eval.metrics.base import ScoreMetric
 
+OCRBENCH_SIZE = 1000
 HME_CATEGORY = "Handwritten Mathematical Expression Recognition"
 TEXT_RECOGNITION = (
     "Regular Text Recognition",
@@ -17,24 +19,44 @@ TEXT_RECOGNITION = (
 )
 
 
-def ocrbench_correct(prediction: str, answers: Sequence[str], whitespace_free: bool = False) -> bool:
-    """Official OCRBench rule: some answer is a substring of the prediction.
+def fold_fullwidth(text: str) -> str:
+    """Fullwidth ASCII forms (U+FF01–U+FF5E) as ASCII, the ideographic space (U+3000) as a space; nothing else."""
+    return "".join(
+        chr(ord(char) - 0xFEE0) if "\uff01" <= char <= "\uff5e" else " " if char == "\u3000" else char for char in text
+    )
 
-    Normally case-insensitive with newlines read as spaces. For handwritten math (HME100k, `whitespace_free`) all
-    spaces are removed and case is kept (LaTeX is case-sensitive).
+
+def _plain(text: str) -> str:
+    return fold_fullwidth(text).lower().strip().replace("\n", " ")
+
+
+def _squeezed(text: str) -> str:
+    return text.strip().replace("\n", "").replace(" ", "")
+
+
+def ocrbench_correct(prediction: str, answers: Sequence[str], whitespace_free: bool = False) -> bool:
+    """lmms-eval's OCRBench rule: after stripping the reply, some answer is a substring of it.
+
+    Normally both sides are fullwidth-folded (`fold_fullwidth`), lower-cased, stripped and have newlines read as
+    spaces. For handwritten math (HME100k, `whitespace_free`) both are stripped and every space and newline is
+    removed, and case is kept (LaTeX is case-sensitive); no fullwidth folding there. An empty answer is in every
+    reply.
     """
+    pred = prediction.strip()
     if whitespace_free:
-        pred = prediction.replace("\n", "").replace(" ", "")
-        return any(answer.replace("\n", "").replace(" ", "") in pred for answer in answers)
-    pred = prediction.lower().strip().replace("\n", " ")
-    return any(answer.lower().strip().replace("\n", " ") in pred for answer in answers)
+        return any(_squeezed(answer) in _squeezed(pred) for answer in answers)
+    return any(_plain(answer) in _plain(pred) for answer in answers)
 
 
 class OCRBenchScore(ScoreMetric):
-    """OCRBench: `score` = correct answers (out of 1000 on the full set), per question type and Text Recognition.
+    """OCRBench: `score` = correct answers / 1000 (lmms-eval's `ocrbench_accuracy`), `correct` their count.
 
-    The categories are OCRBench's `question_type`s. The whitespace-free rule applies to the handwritten
-    mathematical expression type, whose 100 questions are exactly OCRBench's HME100k items.
+    lmms-eval divides by 1000 even on a subset, so `score` is the share of the full benchmark; `accuracy` is the
+    mean over the questions scored. `score/<question type>` and `score/Text Recognition` (the six recognition
+    types) are in the same unit, so they add up to `score` (×1000 they are OCRBench's per-type counts). The
+    categories are OCRBench's `question_type`s; the whitespace-free rule applies to the handwritten mathematical
+    expression type, whose 100 questions are exactly OCRBench's HME100k items (lmms-eval tests the `dataset`
+    column for "HME100k").
     """
 
     def score(
@@ -44,11 +66,13 @@ class OCRBenchScore(ScoreMetric):
 
     def compute(self) -> dict[str, float]:
         counts = {name: self.category_score[i].item() for i, name in enumerate(self.categories)}
+        correct = self.score_sum.item()
         out = {
-            "score": self.score_sum.item(),
+            "score": correct / OCRBENCH_SIZE,
             "accuracy": (self.score_sum / self.count).item() if self.count > 0 else float("nan"),
+            "correct": correct,
         }
-        out.update({f"score/{name}": value for name, value in counts.items()})
+        out.update({f"score/{name}": value / OCRBENCH_SIZE for name, value in counts.items()})
         if any(name in counts for name in TEXT_RECOGNITION):
-            out["score/Text Recognition"] = sum(counts.get(name, 0.0) for name in TEXT_RECOGNITION)
+            out["score/Text Recognition"] = sum(counts.get(name, 0.0) for name in TEXT_RECOGNITION) / OCRBENCH_SIZE
         return out

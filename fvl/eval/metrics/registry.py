@@ -8,28 +8,51 @@ from functools import partial
 from fvl.eval.metrics.anls import ANLS
 from fvl.eval.metrics.base import BenchmarkMetric
 from fvl.eval.metrics.exact_match import ExactMatch
+from fvl.eval.metrics.mmbench import MMBenchAccuracy
 from fvl.eval.metrics.mme import MMEScore
 from fvl.eval.metrics.mmmu import MMMUAccuracy
 from fvl.eval.metrics.multiple_choice import MultipleChoiceAccuracy
 from fvl.eval.metrics.ocrbench import OCRBenchScore
 from fvl.eval.metrics.pope import POPEMetric
 from fvl.eval.metrics.relaxed_accuracy import RelaxedAccuracy
+from fvl.eval.metrics.task_choice import (
+    AI2DAccuracy,
+    CVBenchAccuracy,
+    MMStarAccuracy,
+    MMVPAccuracy,
+    RealWorldQAAccuracy,
+    ScienceQAAccuracy,
+    SEEDBenchAccuracy,
+)
 from fvl.eval.metrics.vqa_accuracy import VQAAccuracy
 from fvl.eval.sample import EvalSample
 
 METRICS: dict[str, Callable[..., BenchmarkMetric]] = {
-    "vqa_accuracy": VQAAccuracy,
-    "exact_match": ExactMatch,
+    "vqa_accuracy": VQAAccuracy,  # lmms-eval's VQAv2 rule (no word tokenisation)
+    "vqa_accuracy_tokenized": partial(VQAAccuracy, word_tokenize=True),  # lmms-eval's TextVQA and VizWiz rule
+    "vqa_accuracy_single_ref": partial(VQAAccuracy, single_exact=True),  # one reference: exact match, not 0
+    "exact_match": ExactMatch,  # lmms-eval's exact_match, ignore_case + ignore_punctuation (GQA)
+    "exact_match_normalized": partial(ExactMatch, collapse_whitespace=True),  # spacing ignored too
     "anls": ANLS,
     "relaxed_accuracy": RelaxedAccuracy,
     "ocrbench": OCRBenchScore,
     "pope": POPEMetric,
     "pope_lenient": partial(POPEMetric, parser="lenient"),
     "mme": MMEScore,
-    "multiple_choice": MultipleChoiceAccuracy,
+    "multiple_choice": MultipleChoiceAccuracy,  # fvl's lenient parser (parse_choice), for custom benchmarks
     "multiple_choice_circular": partial(MultipleChoiceAccuracy, group_label="circular"),
     "multiple_choice_pairs": partial(MultipleChoiceAccuracy, group_label="pair"),
+    # lmms-eval 0.7.3's own rule per task (fvl.eval.metrics.task_choice)
+    "mmstar": MMStarAccuracy,
+    "scienceqa": ScienceQAAccuracy,
+    "ai2d": AI2DAccuracy,
+    "seedbench": SEEDBenchAccuracy,
+    "realworldqa": RealWorldQAAccuracy,
+    "cvbench": CVBenchAccuracy,
+    "mmvp": MMVPAccuracy,
+    "mmbench": MMBenchAccuracy,  # lmms-eval 0.7.3's static (no GPT judge) circular evaluation
     "mmmu": MMMUAccuracy,
+    "mmmu_no_fallback": partial(MMMUAccuracy, seed=None),  # no random letter for unparsed replies
 }
 
 

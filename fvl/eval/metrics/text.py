@@ -24,8 +24,8 @@ _DROP_PUNCTUATION = str.maketrans("", "", string.punctuation)
 def normalize_answer(text: str, number_words: bool = False) -> str:
     """Lower-case, drop ASCII punctuation, collapse whitespace; optionally spell "two" as "2".
 
-    This is the `ignore_case` + `ignore_punctuation` exact match of lmms-eval (GQA, ScienceQA, RealWorldQA),
-    with surrounding whitespace ignored.
+    Like lmms-eval's `exact_match` with `ignore_case` + `ignore_punctuation`, but surrounding and repeated
+    whitespace are ignored too (GQA's exact rule is `fvl.eval.metrics.exact_match.exact_match_correct`).
     """
     words = text.lower().translate(_DROP_PUNCTUATION).split()
     if number_words:

@@ -1,13 +1,17 @@
-"""The VQA answer normalisation of the official VQA evaluation (punctuation, number words, articles, contractions).
+"""The VQA answer normalisation as lmms-eval 0.7.3 applies it (its EvalAI answer processor), quirks included.
 
 Steps, applied to the prediction and to every human answer:
+0. only with `tokenize` (lmms-eval's TextVQA and VizWiz; its VQAv2 scorer skips this step): lower-case, delete
+   every "," and "?", write "'s" as " 's" ("it's" → "it 's"), strip;
 1. newlines/tabs become spaces, surrounding whitespace is stripped;
-2. punctuation: each of the official marks is deleted when it touches a space or when the text has a digit-comma-
-   digit pattern ("1,000" → "1000"), otherwise replaced by a space ("a/b" → "a b"); a period is deleted unless a
-   digit follows it ("dog." → "dog", "1.5" stays); apostrophes and colons are kept;
+2. punctuation: each of the official marks is deleted when it touches a space (in the text as it was before this
+   step) or when the text holds a digit, one or more commas and a digit ("1,000" → "1000"), otherwise replaced by
+   a space ("a/b" → "a b"); then periods not followed by a digit are deleted ("dog." → "dog", "1.5" stays), but
+   at most 32 of them: lmms-eval passes `re.UNICODE` (= 32) where `re.sub` takes its count; apostrophes and
+   colons are kept;
 3. lower-case, split into words, map number words ("two" → "2", "none" → "0"), drop articles (a, an, the);
 4. restore contractions written without an apostrophe ("dont" → "don't"); "its" and "it's" stay distinct, as
-   officially.
+   officially, and lmms-eval's table maps one word the wrong way round ("somebody'd" → "somebodyd").
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from fvl.eval.metrics.text import NUMBER_WORDS
 PUNCTUATION = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!")
 ARTICLES = frozenset({"a", "an", "the"})
 DIGIT_WORDS = {"none": "0", **NUMBER_WORDS}
+MAX_PERIOD_REMOVALS = 32  # the value of re.UNICODE, which lmms-eval passes as re.sub's count
 
 # Canonical contractions; the official table maps every spelling with exactly one apostrophe left out to them.
 _CANONICAL_CONTRACTIONS = (
@@ -38,19 +43,25 @@ def _one_apostrophe_dropped(word: str) -> list[str]:
 
 
 CONTRACTIONS = {variant: word for word in _CANONICAL_CONTRACTIONS for variant in _one_apostrophe_dropped(word)}
+CONTRACTIONS["somebody'd"] = "somebodyd"  # lmms-eval's (and MMF's) table has this entry reversed
 
-_DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
+_DIGIT_COMMAS_DIGIT = re.compile(r"\d,+\d")
 _PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")
+
+
+def word_tokenize(text: str) -> str:
+    """Step 0 of the module docstring (EvalAI's `word_tokenize`)."""
+    return text.lower().replace(",", "").replace("?", "").replace("'s", " 's").strip()
 
 
 def process_punctuation(text: str) -> str:
     """Step 2 of the module docstring."""
     out = text
-    has_digit_comma = _DIGIT_COMMA_DIGIT.search(text) is not None
+    has_digit_comma = _DIGIT_COMMAS_DIGIT.search(text) is not None
     for mark in PUNCTUATION:
         touches_space = f"{mark} " in text or f" {mark}" in text
         out = out.replace(mark, "" if touches_space or has_digit_comma else " ")
-    return _PERIOD_NOT_BEFORE_DIGIT.sub("", out)
+    return _PERIOD_NOT_BEFORE_DIGIT.sub("", out, count=MAX_PERIOD_REMOVALS)
 
 
 def process_digits_articles(text: str) -> str:
@@ -59,7 +70,9 @@ def process_digits_articles(text: str) -> str:
     return " ".join(CONTRACTIONS.get(word, word) for word in words if word not in ARTICLES)
 
 
-def normalize_vqa_answer(text: str) -> str:
-    """Full VQA normalisation of one answer or prediction."""
+def normalize_vqa_answer(text: str, tokenize: bool = False) -> str:
+    """Full VQA normalisation of one answer or prediction; `tokenize` adds step 0 (TextVQA, VizWiz)."""
+    if tokenize:
+        text = word_tokenize(text)
     text = text.replace("\n", " ").replace("\t", " ").strip()
     return process_digits_articles(process_punctuation(text))

@@ -19,10 +19,16 @@ def parse_pope(reply: str) -> str:
 
 
 def parse_mme(reply: str) -> str:
-    """MME's parse: "yes", "no" or "other" (lower-cased, periods removed, yes/no looked for in the first 4 chars)."""
+    """MME's parse (lmms-eval 0.7.3's, from Otter): "yes", "no" or "other".
+
+    The reply is lower-cased, stripped and loses every period; then "yes"/"no" as the whole text, a lone "y"/"n",
+    or "yes" (checked first) / "no" anywhere in the first four characters ("nope", "not sure" read as "no").
+    """
     text = reply.lower().strip().replace(".", "")
     if text in ("yes", "no"):
         return text
+    if len(text) == 1:
+        return {"y": "yes", "n": "no"}.get(text, "other")
     head = text[:4]
     if "yes" in head:
         return "yes"
