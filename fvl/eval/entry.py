@@ -27,12 +27,13 @@ from fvl.models.loading import load
 log = logging.getLogger(__name__)
 
 
-def load_model(checkpoint: str | Path) -> FlorenceVL:
-    """An exported model directory, a run directory or a training ``.ckpt`` (:func:`fvl.models.loading.load`).
+def load_model(checkpoint: str | Path, dtype: str | None = None) -> FlorenceVL:
+    """An exported model directory, a run directory or a training ``.ckpt`` (:func:`fvl.models.loading.load`), in
+    ``dtype`` when given (an export is read straight into it: an 8B model in bfloat16 never exists in float32).
     What ``load`` refuses — no model there, a damaged or foreign file, non-finite weights — is a
     :class:`BenchmarkSetupError` naming ``checkpoint=`` and the fix, without a traceback."""
     try:
-        return load(checkpoint)
+        return load(checkpoint, **({"dtype": dtype} if dtype else {}))
     except (FileNotFoundError, ValueError) as error:
         raise BenchmarkSetupError(f"checkpoint={checkpoint}: {error}") from error
 
@@ -57,7 +58,7 @@ def run_evaluation(cfg: DictConfig) -> None:
         resume_from = reuse_dirs(cfg.get("resume", True), out_dir, Path(cfg.paths.log_dir) / cfg.task_name)
     except FileNotFoundError as error:
         raise BenchmarkSetupError(str(error)) from None
-    model = load_model(cfg.checkpoint).eval()
+    model = load_model(cfg.checkpoint, cfg.get("dtype")).eval()
     model = model.to(device=device, dtype=getattr(torch, cfg.dtype) if cfg.get("dtype") else None)
     override = OmegaConf.to_container(cfg.input_format, resolve=True)
     max_new_tokens = cfg.generation.max_new_tokens

@@ -93,7 +93,7 @@ class FlorenceVLForLmmsEval(lmms):
             )
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self._device = pick_device(str(device), local_rank)
-        model = load(pretrained)
+        model = load(pretrained, **({"dtype": dtype} if dtype else {}))
         self.model = model.to(device=self._device, dtype=getattr(torch, dtype) if dtype else None).eval()
         auto = str(batch_size).startswith("auto")
         self.batch_size = int(max_batch_size or AUTO_BATCH_SIZE) if auto else int(batch_size)

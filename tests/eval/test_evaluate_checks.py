@@ -17,7 +17,7 @@ class ModelLoaded(Exception):
 
 @pytest.fixture(autouse=True)
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(checkpoint: str) -> None:
+    def refuse(checkpoint: str, dtype: str | None = None) -> None:
         raise ModelLoaded(checkpoint)
 
     monkeypatch.setattr(entry, "load_model", refuse)
