@@ -4,9 +4,11 @@ Only size-shrinking overrides are appended (the tiny model in place of hub ids, 
 two steps, a few synthetic samples, ``limit=``), decided from what the command composes to. The world a user
 would bring is set up first: their files named as in the README (``my_data.json``, ``my_images/``, ...), the
 recipes' data files under ``data/``, ``$MODELS`` with tiny local stand-ins, ``$DATA/lmms-lab`` with tiny copies
-of every benchmark. ``<time>`` resolves to the newest run of the named task. Commands that need GPUs or several
-nodes (FSDP, DeepSpeed, QLoRA, multi-node torchrun) are composed and validated instead of run: nothing here can
-run them. A README command that is not covered fails the test; so does one that breaks.
+of every benchmark, ``ckpt/`` with a tiny release in the released Florence-VL layout where ``hf download`` would
+put it (a download command only checks that its ``--local-dir`` is there). ``<time>`` resolves to the newest run
+of the named task. Commands that need GPUs or several nodes (FSDP, DeepSpeed, QLoRA, multi-node torchrun) are
+composed and validated instead of run: nothing here can run them. A README command that is not covered fails the
+test; so does one that breaks.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from fvl.models.loading import load
 from fvl.training.config import validate_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "eval"))
+sys.path[:0] = [str(ROOT / "tests" / "eval"), str(ROOT / "tests" / "models")]
 from eval_hub_files import write_files  # noqa: E402
 from eval_layouts import LAYOUTS  # noqa: E402
+from tiny_release import write_tiny_release  # noqa: E402
 
 GPU_ONLY = re.compile(r"trainer=(fsdp|deepspeed\w*|gpu|ddp)\b|quantization=4bit|torchrun")
 STEPS = ["trainer.max_steps=2", "trainer.enable_progress_bar=false", "cpu_threads=1", "data.num_workers=0"]
@@ -92,6 +95,7 @@ def world(tmp_path_factory) -> Path:
     (cwd / "DATA" / "pixelprose.jsonl").write_text("\n".join(json.dumps(r) for r in captions))
     (cwd / "DATA" / "pixelprose").symlink_to(synth.root)
     write_models(cwd / "MODELS")
+    write_release(cwd / "ckpt")
     for name, layout in LAYOUTS.items():
         write_files(cwd / "DATA" / "lmms-lab" / name, layout.files)
         if layout.extra:
@@ -118,6 +122,24 @@ def write_models(models: Path) -> None:
     llm_tokenizer.save_pretrained(models / "Llama-3.1-8B-Instruct")
 
 
+def write_release(ckpt: Path) -> None:
+    """A tiny jiuhai/florence-vl-8b-sft and its vision tower's config and tokenizer, where the README downloads them."""
+    import shutil
+
+    from transformers import Florence2ForConditionalGeneration
+
+    from fvl.models.tiny import tiny_florence_config, tiny_florence_tokenizer
+
+    torch.manual_seed(0)
+    tokenizer = tiny_florence_tokenizer()
+    florence = Florence2ForConditionalGeneration(
+        tiny_florence_config(tokenizer.convert_tokens_to_ids("<image>"), len(tokenizer))
+    )
+    (ckpt / "florence-vl-8b-sft").mkdir(parents=True)
+    write_tiny_release(ckpt / "florence-vl-8b-sft", florence)
+    shutil.copytree(ckpt / "florence-vl-8b-sft" / "vision_tower", ckpt / "florence-llama-vision-tower")
+
+
 def newest(cwd: Path, pattern: str) -> str:
     found = sorted(cwd.glob(pattern), key=lambda p: p.stat().st_mtime)
     assert found, f"no {pattern} under {cwd}: an earlier README command should have made it"
@@ -130,6 +152,7 @@ def resolve_placeholders(command: str, cwd: Path) -> str:
 
 def environment(cwd: Path) -> dict[str, str]:
     env = dict(os.environ, MODELS=str(cwd / "MODELS"), DATA=str(cwd / "DATA"), HEAD="localhost", HF_HUB_OFFLINE="1")
+    env["HF_DATASETS_OFFLINE"] = "1"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     return env
 
@@ -197,6 +220,8 @@ def run_command(command: str, cwd: Path) -> subprocess.CompletedProcess:
         command += " " + " ".join(shlex.quote(o) for o in train_shrink(hydra_overrides(command, cwd), cwd))
     elif "evaluate.py" in command:
         command += " " + " ".join(EVALUATE)
+    elif command.startswith("python -m lmms_eval"):
+        command += " --limit 2"
     command = command.replace("train.py", str(ROOT / "train.py")).replace("evaluate.py", str(ROOT / "evaluate.py"))
     result = subprocess.run(
         ["bash", "-c", command], cwd=cwd, env=environment(cwd), capture_output=True, text=True, timeout=600
@@ -263,6 +288,10 @@ def test_readme_command(index, world):
     command = COMMANDS[index]
     if command == "pytest":
         return  # this very suite
+    if command.startswith("hf download"):  # the world holds what it downloads
+        local_dir = shlex.split(command)[shlex.split(command).index("--local-dir") + 1]
+        assert (world / local_dir / "config.json").is_file(), local_dir
+        return
     if GPU_ONLY.search(command) and "trainer=ddp_cpu" not in command:
         validate_only(command, world)
         return
