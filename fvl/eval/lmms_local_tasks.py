@@ -15,6 +15,7 @@ name. A task whose utilities fetch more from the hub while scoring (GQA's images
 from __future__ import annotations
 
 import argparse
+import difflib
 from pathlib import Path
 
 # fvl benchmark → (lmms-eval task, its YAML under lmms_eval/tasks, the dataset config it names or None)
@@ -70,7 +71,9 @@ def write_local_tasks(benchmark_root: str | Path, out_dir: str | Path, names: li
     root, out = Path(benchmark_root), Path(out_dir)
     unknown = sorted(set(names or ()) - set(TASKS))
     if unknown:
-        raise KeyError(f"no lmms-eval task for {unknown}; known: {sorted(TASKS)}")
+        close = difflib.get_close_matches(unknown[0], TASKS, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"no lmms-eval task for {unknown}{guess}; fvl benchmark names: {sorted(TASKS)}")
     missing = [name for name in names or () if not (root / name).is_dir()]
     if missing:
         raise FileNotFoundError(f"no local copy of {missing} under {root} (expected {root / missing[0]}/)")
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         written = write_local_tasks(args.benchmark_root, args.out_dir, args.names or None)
-    except (KeyError, FileNotFoundError, ImportError) as error:
+    except (ValueError, FileNotFoundError, ImportError) as error:
         parser.exit(2, f"error: {error}\n")
     if not written:
         parser.exit(2, f"error: no benchmark copies under {args.benchmark_root} (folders named {sorted(TASKS)})\n")

@@ -107,6 +107,11 @@ def read_config(directory: Path) -> dict[str, Any]:
             "(the one holding config.json and the weight files), not a file in it."
         )
     file = directory / "config.json"
+    if not file.is_file() and (directory / "fvl_config.json").is_file():
+        raise ReleaseLayoutError(
+            f"{directory} is already an fvl model (it has fvl_config.json): nothing to convert. Load it directly "
+            f"(evaluate.py checkpoint={directory}, fvl.models.loading.load)."
+        )
     if not file.is_file():
         raise ReleaseLayoutError(
             f"{directory} has no config.json, so it is not a downloaded model repository. Download "

@@ -94,7 +94,7 @@ def test_local_tasks_include_the_installed_task_and_read_the_copy(tmp_path: Path
     ]
     with pytest.raises(FileNotFoundError, match=r"no local copy of \['mme'\] under"):
         write_local_tasks(tmp_path, tmp_path / "out", ["mme"])
-    with pytest.raises(KeyError, match="no lmms-eval task for \\['mmvet'\\]"):
+    with pytest.raises(ValueError, match="no lmms-eval task for \\['mmvet'\\]"):
         write_local_tasks(tmp_path, tmp_path / "out", ["mmvet"])
 
 
