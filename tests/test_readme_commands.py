@@ -115,8 +115,8 @@ def write_models(models: Path) -> None:
     torch.manual_seed(0)
     tokenizer = tiny_florence_tokenizer()
     config = tiny_florence_config(tokenizer.convert_tokens_to_ids("<image>"), len(tokenizer))
-    Florence2ForConditionalGeneration(config).save_pretrained(models / "Florence-2-large")
-    tokenizer.save_pretrained(models / "Florence-2-large")
+    Florence2ForConditionalGeneration(config).save_pretrained(models / "Florence-2-large-ft")
+    tokenizer.save_pretrained(models / "Florence-2-large-ft")
     llm, llm_tokenizer = build_llm(LLMSpec(tiny=True, hidden_size=128))  # the tiny preset's shapes
     llm.save_pretrained(models / "Llama-3.1-8B-Instruct")
     llm_tokenizer.save_pretrained(models / "Llama-3.1-8B-Instruct")

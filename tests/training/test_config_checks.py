@@ -19,6 +19,7 @@ LLM_PRESETS = {
 }
 VISION_PRESETS = {
     "florence2_large": ("florence-community/Florence-2-large", 1024, 577),
+    "florence2_large_ft": ("florence-community/Florence-2-large-ft", 1024, 577),  # the reference's start
     "florence2_base": ("florence-community/Florence-2-base", 768, 577),
     "tiny": (None, 64, 5),
 }

@@ -12,18 +12,19 @@ from fvl.training.stages import build_module
 from fvl.training.strategy import build_strategy
 
 EXPERIMENTS = sorted(path.stem for path in (CONF / "experiment").glob("*.yaml"))
-# The paper's recipes: (LLM id, stage, lr of the LLM, global batch, epochs).
+# The reference's recipes (../shared/facts/reference_recipe.md): (LLM id, stage, lr of the LLM, the global batch's
+# split as per-device batch × accumulation × GPUs, epochs, DeepSpeed stage).
 RECIPES = {
-    "florence_vl_3b_pretrain": ("microsoft/Phi-3.5-mini-instruct", "pretrain", 1e-5, 4096, 1),
-    "florence_vl_3b_finetune": ("microsoft/Phi-3.5-mini-instruct", "finetune", 9e-5, 4096, 3),
-    "florence_vl_8b_pretrain": ("meta-llama/Llama-3.1-8B-Instruct", "pretrain", 1e-5, 2048, 1),
-    "florence_vl_8b_finetune": ("meta-llama/Llama-3.1-8B-Instruct", "finetune", 1e-5, 512, 1),
+    "florence_vl_3b_pretrain": ("microsoft/Phi-3.5-mini-instruct", "pretrain", 1e-5, (32, 1, 128), 1, 2),
+    "florence_vl_3b_finetune": ("microsoft/Phi-3.5-mini-instruct", "finetune", 9e-5, (32, 4, 32), 3, 2),
+    "florence_vl_8b_pretrain": ("meta-llama/Llama-3.1-8B-Instruct", "pretrain", 1e-5, (16, 1, 128), 1, 3),
+    "florence_vl_8b_finetune": ("meta-llama/Llama-3.1-8B-Instruct", "finetune", 1e-5, (8, 2, 32), 1, 2),
 }
 
 
-def global_batch(cfg: dict) -> int:
+def batch_split(cfg: dict) -> tuple[int, int, int]:
     trainer = cfg["trainer"]
-    return cfg["data"]["batch_size"] * trainer["accumulate_grad_batches"] * trainer["devices"] * trainer["num_nodes"]
+    return cfg["data"]["batch_size"], trainer["accumulate_grad_batches"], trainer["devices"] * trainer["num_nodes"]
 
 
 def test_experiments_exist_for_the_paper_recipes_and_the_llava_setting():
@@ -36,13 +37,17 @@ def test_every_experiment_composes_and_resolves(name, tmp_path):
     assert plain["task_name"] == name
     assert plain["stage"]["name"] in ("pretrain", "finetune")
     if name in RECIPES:
-        llm, stage, lr, batch, epochs = RECIPES[name]
+        llm, stage, lr, split, epochs, zero = RECIPES[name]
         assert plain["model"]["llm"]["name_or_path"] == llm
-        assert plain["model"]["vision"]["name_or_path"] == "florence-community/Florence-2-large"
-        assert (plain["stage"]["name"], plain["optim"]["lr"]["llm"], global_batch(plain)) == (stage, lr, batch)
+        assert plain["model"]["vision"]["name_or_path"] == "florence-community/Florence-2-large-ft"
+        assert (plain["stage"]["name"], plain["optim"]["lr"]["llm"], batch_split(plain)) == (stage, lr, split)
+        assert plain["trainer"]["strategy"]["stage"] == zero
         assert plain["trainer"]["max_epochs"] == epochs and plain["trainer"]["precision"] == "bf16-mixed"
         assert plain["optim"]["warmup_ratio"] == 0.03 and plain["trainer"]["gradient_clip_val"] == 1.0
         assert plain["activation_checkpointing"] and plain["seed"] == 42
+    if name.startswith("llava15"):  # the reference's LLaVA-1.5-data stages also start from Florence-2-large-ft
+        assert plain["model"]["vision"]["name_or_path"] == "florence-community/Florence-2-large-ft"
+        assert plain["trainer"]["strategy"]["stage"] == 2
 
 
 def test_model_paths_and_data_are_overridable(tmp_path):
