@@ -23,18 +23,28 @@ from collections.abc import Sequence
 
 from transformers import PreTrainedTokenizerBase
 
+from fvl.data.conversations import conversation_template, default_system_prompt
 from fvl.data.rendering import LabelMaskError, Rendering
 from fvl.data.sample import Sample, Turn
 
 
 class ChatFormat:
-    """Renders with ``tokenizer.apply_chat_template``; ``system_prompt`` is used for samples without one."""
+    """Renders with ``tokenizer.apply_chat_template``; ``system_prompt`` is used for samples without one.
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None = None) -> None:
-        if not tokenizer.chat_template:
-            raise ValueError("the tokenizer has no chat_template: set tokenizer.chat_template, or use format='plain'")
+    ``conversation`` (``llama3`` | ``phi3``) renders with the reference's conversation template instead of the
+    tokenizer's (:mod:`fvl.data.conversations`), its system text the default system prompt."""
+
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None = None, conversation: str | None = None
+    ) -> None:
+        self._template = conversation_template(conversation, tokenizer) if conversation else tokenizer.chat_template
+        if not self._template:
+            raise ValueError(
+                "the tokenizer has no chat_template: set tokenizer.chat_template, data.conversation=llama3|phi3, "
+                "or use format='plain'"
+            )
         self._tokenizer = tokenizer
-        self._system_prompt = system_prompt
+        self._system_prompt = default_system_prompt(conversation, system_prompt)
         specials = sorted((token.content for token in tokenizer.added_tokens_decoder.values()), key=len, reverse=True)
         self._special = re.compile("|".join(re.escape(token) for token in specials)) if specials else None
         self._longest_special = len(specials[0]) if specials else 0
@@ -48,7 +58,7 @@ class ChatFormat:
     def _render(self, messages: list[dict[str, str]], generation_prompt: bool, sample_id: str) -> str:
         try:
             return self._tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=generation_prompt
+                messages, chat_template=self._template, tokenize=False, add_generation_prompt=generation_prompt
             )
         except Exception as error:  # jinja raises TemplateError, templates call raise_exception(...)
             raise LabelMaskError(sample_id, f"the chat template failed: {type(error).__name__}: {error}") from error

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from fvl.data.conversations import CONVERSATIONS
 from fvl.data.scan_checks import SAMPLE_POLICIES, SkipLimits
 from fvl.data.synthetic import SyntheticOptions
 
@@ -64,6 +65,7 @@ class DataConfig:
     synthetic: dict[str, Any] | None = None  # {root, **SyntheticOptions fields}: the demo set, generated on use
     format: str = "chat"
     system_prompt: str | None = None
+    conversation: str | None = None  # llama3 | phi3: the reference's conversation template (fvl.data.conversations)
     prompt_suffix: str | None = None
     max_length: int | None = 2048
     overlong: str = "truncate"
@@ -88,6 +90,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _one_of("data.format", self.format, FORMATS)
+        _one_of("data.conversation", self.conversation, (None, *CONVERSATIONS))
         _one_of("data.overlong", self.overlong, OVERLONG)
         _one_of("data.image_policy", self.image_policy, IMAGE_FAILURES)
         _one_of("data.sample_policy", self.sample_policy, SAMPLE_POLICIES)

@@ -98,11 +98,12 @@ class FVLDataModule(L.LightningDataModule):
     """Training/validation data for FlorenceVL (see module docstring).
 
     ``train``/``val``: source specs (or mappings / paths). ``image``: :class:`ImageSettings` (size, square|pad).
-    ``format``: plain|chat; ``system_prompt`` for chat samples without one. ``max_length`` counts image tokens;
-    ``overlong``: truncate|drop, with ``max_drop_rate``. ``image_policy``: skip|raise for missing or corrupt
-    images, with ``max_skip_rate``; ``max_image_pixels`` (None: no limit). ``sample_policy``: skip|raise for
-    malformed records, with ``max_malformed_rate`` (module docstring). ``sampler``: :class:`SamplerOptions` of
-    the training split (validation is unshuffled).
+    ``format``: plain|chat; ``system_prompt`` for chat samples without one; ``conversation``: llama3|phi3 renders
+    chat samples with the reference's conversation template (:mod:`fvl.data.conversations`). ``max_length``
+    counts image tokens; ``overlong``: truncate|drop, with ``max_drop_rate``. ``image_policy``: skip|raise for
+    missing or corrupt images, with ``max_skip_rate``; ``max_image_pixels`` (None: no limit).
+    ``sample_policy``: skip|raise for malformed records, with ``max_malformed_rate`` (module docstring).
+    ``sampler``: :class:`SamplerOptions` of the training split (validation is unshuffled).
     ``synthetic``: options of :func:`~fvl.data.synthetic.ensure_synthetic`, to generate the demo set in
     ``prepare_data``. ``num_scan_workers`` (None: ``min(8, CPUs)``; 0 or 1: in-process), ``scan_cache``,
     ``scan_cache_dir``, ``scan_cache_refresh``, ``scan_cache_content_hash``: the up-front scan (module docstring).
@@ -117,6 +118,7 @@ class FVLDataModule(L.LightningDataModule):
         image: ImageSettings | Mapping[str, Any] | None = None,
         format: str = "chat",
         system_prompt: str | None = None,
+        conversation: str | None = None,
         max_length: int | None = 2048,
         overlong: str = "truncate",
         image_policy: str = "skip",
@@ -142,7 +144,9 @@ class FVLDataModule(L.LightningDataModule):
         self.train_sources = _as_sources(train)
         self.val_sources = _as_sources(val)
         self.tokenizer = tokenizer
-        self.encoder = SampleEncoder(tokenizer, num_image_tokens, format, system_prompt, max_length, overlong)
+        self.encoder = SampleEncoder(
+            tokenizer, num_image_tokens, format, system_prompt, max_length, overlong, conversation
+        )
         self.image_settings = _as(ImageSettings, image or ImageSettings())
         self.image_policy = image_policy
         self.max_skip_rate = max_skip_rate

@@ -86,11 +86,13 @@ def supervised_labels(
     return labels
 
 
-def make_format(name: str, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None) -> ConversationFormat:
+def make_format(
+    name: str, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None, conversation: str | None = None
+) -> ConversationFormat:
     if name == "plain":
         return PlainFormat(tokenizer)
     if name == "chat":
-        return ChatFormat(tokenizer, system_prompt)
+        return ChatFormat(tokenizer, system_prompt, conversation)
     raise ValueError(f"conversation format {name!r} is unknown; use one of {FORMATS}")
 
 
@@ -108,6 +110,7 @@ class SampleEncoder:
         system_prompt: str | None = None,
         max_length: int | None = None,
         overlong: str = "truncate",
+        conversation: str | None = None,
     ) -> None:
         if overlong not in OVERLONG_POLICIES:
             raise ValueError(f"overlong policy {overlong!r} is unknown; use one of {OVERLONG_POLICIES}")
@@ -120,10 +123,11 @@ class SampleEncoder:
         self.max_length = max_length
         self.overlong = overlong
         self.image_token_id = image_token_id(tokenizer)
-        self.format = make_format(format, tokenizer, system_prompt)
+        self.format = make_format(format, tokenizer, system_prompt, conversation)
         self.settings = {
             "format": format,
             "system_prompt": system_prompt,
+            "conversation": conversation,
             "num_image_tokens": num_image_tokens,
             "max_length": max_length,
             "overlong": overlong,

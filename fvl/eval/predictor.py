@@ -35,7 +35,11 @@ class ModelPredictor:
         self.model = model
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.encoder = SampleEncoder(
-            model.tokenizer, model.num_image_tokens, format=fmt["format"], system_prompt=fmt["system_prompt"]
+            model.tokenizer,
+            model.num_image_tokens,
+            format=fmt["format"],
+            system_prompt=fmt["system_prompt"],
+            conversation=fmt.get("conversation"),
         )
         settings = ImageSettings(model.image_size, fmt["image_policy"], model.image_mean, model.image_std)
         self.processor = ImageProcessor(settings)

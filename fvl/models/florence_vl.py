@@ -34,7 +34,7 @@ from fvl.models.projector import build_projector
 CONFIG_FILE = "fvl_config.json"
 CONNECTOR_FILE = "connector.safetensors"
 # Prompt rendering (`chat` template or `plain`), image policy (`square` resize or `pad` to square first), system prompt.
-DEFAULT_INPUT_FORMAT = {"format": "chat", "image_policy": "square", "system_prompt": None}
+DEFAULT_INPUT_FORMAT = {"format": "chat", "image_policy": "square", "system_prompt": None, "conversation": None}
 
 
 class FlorenceVL(nn.Module):

@@ -40,6 +40,7 @@ from transformers import (
 from transformers.initialization import no_init_weights
 
 from fvl.constants import IMAGE_TOKEN, IMAGENET_MEAN, IMAGENET_STD
+from fvl.data.conversations import SYSTEM_PROMPTS, conversation_template
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, DEPTH, FlorenceEncoder
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.language_model import load_language_model
@@ -64,20 +65,6 @@ LLAVA_FIELDS = (
     "architectures auto_map freeze_mm_mlp_adapter image_aspect_ratio image_grid_pinpoints tokenizer_model_max_length "
     "tokenizer_padding_side tune_mm_mlp_adapter unfreeze_mm_vision_tower use_mm_proj _name_or_path transformers_version"
 ).split()
-SYSTEM_PROMPTS = {
-    "llama3": "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
-    "detailed, and polite answers to the user's questions.",
-    "phi3": "You are a helpful AI assistant.",
-}
-CONVERSATIONS = {
-    "llama3": "{% for message in messages %}"
-    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}",
-    "phi3": "{% for message in messages %}{% if not loop.first %}{{ '\n' }}{% endif %}"
-    "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '\n<|assistant|>\n' }}{% endif %}",
-}
 TOKENIZER_FILES = (
     "tokenizer.json tokenizer_config.json special_tokens_map.json added_tokens.json vocab.json merges.txt "
     "tokenizer.model chat_template.jinja chat_template.json"
@@ -239,16 +226,9 @@ def image_size_of(tower: Path) -> tuple[int, list[str]]:
     return height, [f"image size {height} and ImageNet mean/std, from {file}"]
 
 
-def adds_bos(tokenizer: PreTrainedTokenizerBase) -> bool:
-    if tokenizer.bos_token_id is None:
-        return False
-    ids = tokenizer("a", add_special_tokens=True)["input_ids"]
-    return bool(ids) and ids[0] == tokenizer.bos_token_id
-
-
 def reference_template(conversation: str, tokenizer: PreTrainedTokenizerBase) -> str:
-    """The reference's conversation as a chat template, starting with BOS when the tokenizer would add one."""
-    return ("{{ bos_token }}" if adds_bos(tokenizer) else "") + CONVERSATIONS[conversation]
+    """The reference's conversation as a chat template (:func:`fvl.data.conversations.conversation_template`)."""
+    return conversation_template(conversation, tokenizer)
 
 
 def input_format(release: LlavaRelease, fmt: str | None = None, policy: str | None = None) -> dict[str, Any]:

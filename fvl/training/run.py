@@ -86,6 +86,7 @@ def input_format(data: DictConfig) -> dict[str, Any]:
     return {
         "format": data.format,
         "system_prompt": data.system_prompt,
+        "conversation": data.get("conversation"),
         "image_policy": data.image.policy,
         "prompt_suffix": data.get("prompt_suffix"),
     }

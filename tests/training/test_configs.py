@@ -1,6 +1,5 @@
 """The Hydra configs compose: every experiment (model ids are not loaded), every group option, the demo's stages."""
 
-
 import pytest
 from compose_helpers import CONF, compose_train
 from hydra import compose, initialize_config_dir
@@ -42,6 +41,10 @@ def test_every_experiment_composes_and_resolves(name, tmp_path):
         assert plain["model"]["vision"]["name_or_path"] == "florence-community/Florence-2-large-ft"
         assert (plain["stage"]["name"], plain["optim"]["lr"]["llm"], batch_split(plain)) == (stage, lr, split)
         assert plain["trainer"]["strategy"]["stage"] == zero
+        assert plain["data"]["conversation"] == {
+            "florence_vl_3b_finetune": "phi3",
+            "florence_vl_8b_finetune": "llama3",
+        }.get(name)
         assert plain["trainer"]["max_epochs"] == epochs and plain["trainer"]["precision"] == "bf16-mixed"
         assert plain["optim"]["warmup_ratio"] == 0.03 and plain["trainer"]["gradient_clip_val"] == 1.0
         assert plain["activation_checkpointing"] and plain["seed"] == 42

@@ -1,0 +1,54 @@
+"""The reference's conversation templates (``llama3``, ``phi3``), used in place of a tokenizer's own chat template.
+
+Florence-VL's reference code renders its SFT data with its own conversation classes, not the tokenizers'
+templates: Llama-3.1-Instruct's template would inject a "Cutting Knowledge Date" system block, and Phi-3.5's
+closes a finished conversation with EOS. ``data.conversation=llama3|phi3`` renders chat data the reference's way:
+
+* ``llama3``: ``<|start_header_id|>{role}<|end_header_id|>\\n\\n{content}<|eot_id|>`` per turn, the system text
+  below in its own header block;
+* ``phi3``: ``<|{role}|>\\n{content}<|end|>`` per turn, turns joined by ``\\n``, system "You are a helpful AI
+  assistant.".
+
+Both start with the tokenizer's BOS when it adds one — once: the reference also writes a literal
+``<|begin_of_text|>`` into its system text, giving a double BOS, which is not reproduced.
+"""
+
+from __future__ import annotations
+
+from transformers import PreTrainedTokenizerBase
+
+from fvl.data.plain_format import adds_bos
+
+SYSTEM_PROMPTS = {
+    "llama3": "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
+    "detailed, and polite answers to the user's questions.",
+    "phi3": "You are a helpful AI assistant.",
+}
+CONVERSATIONS = {
+    "llama3": "{% for message in messages %}"
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}",
+    "phi3": "{% for message in messages %}{% if not loop.first %}{{ '\n' }}{% endif %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '\n<|assistant|>\n' }}{% endif %}",
+}
+
+
+def check_conversation(name: str | None) -> None:
+    """A ValueError naming the known conversations for an unknown ``name`` (None: the tokenizer's template)."""
+    if name is not None and name not in CONVERSATIONS:
+        raise ValueError(f"conversation {name!r} is unknown; use one of {sorted(CONVERSATIONS)} or null")
+
+
+def conversation_template(name: str, tokenizer: PreTrainedTokenizerBase) -> str:
+    """The reference conversation ``name`` as a chat template, starting with BOS when the tokenizer adds one."""
+    check_conversation(name)
+    return ("{{ bos_token }}" if adds_bos(tokenizer) else "") + CONVERSATIONS[name]
+
+
+def default_system_prompt(conversation: str | None, system_prompt: str | None) -> str | None:
+    """The system prompt a sample without one gets: the given one, else the conversation's."""
+    if system_prompt is not None or conversation is None:
+        return system_prompt
+    return SYSTEM_PROMPTS[conversation]
