@@ -70,8 +70,9 @@ class ImageSettings:
 
     @property
     def fill_colour(self) -> tuple[int, int, int]:
-        """The padding colour: the normalisation mean in 0–255 RGB."""
-        return tuple(round(m * 255) for m in self.mean)
+        """The padding colour: the normalisation mean in 0–255 RGB, truncated as the reference computes it
+        (``tuple(int(x * 255) for x in image_mean)``): (123, 116, 103) for the ImageNet mean."""
+        return tuple(int(m * 255) for m in self.mean)
 
 
 def _unwrap(ref: ImageRef) -> ImageRef:

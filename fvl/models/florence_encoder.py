@@ -77,7 +77,8 @@ class FlorenceEncoder(nn.Module):
         self.encoder = BartEncoder(config.text_config) if prompts else None
 
         if prompts:
-            batch = tokenizer(list(prompts.values()), padding="longest", return_tensors="pt")
+            # right padding whatever the tokenizer's default: the reference pads prompts on the right
+            batch = tokenizer(list(prompts.values()), padding="longest", padding_side="right", return_tensors="pt")
             self.register_buffer("prompt_ids", batch["input_ids"], persistent=False)
             self.register_buffer("prompt_mask", batch["attention_mask"].bool(), persistent=False)
 

@@ -159,3 +159,16 @@ def test_random_encoder_uses_hugging_face_initialisation():
     for name in ("image_position_embed.row_embeddings.weight", "image_projection.weight"):
         ours_std, theirs_std = ours.get_parameter(name).std().item(), theirs.get_parameter(name).std().item()
         assert abs(ours_std - theirs_std) < 0.005, name
+
+
+def test_prompts_are_padded_on_the_right_whatever_the_tokenizers_side(florence_dir):
+    """As the reference pads them; a tokenizer saved with padding_side=left must not move the pads."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(florence_dir)
+    tokenizer.padding_side = "left"
+    encoder = FlorenceEncoder.from_pretrained(florence_dir, tokenizer=tokenizer, image_size=IMAGE_SIZE)
+    mask = encoder.prompt_mask
+    assert not mask.all()  # the prompts differ in length, so some are padded
+    lengths = mask.sum(1)
+    assert all(mask[i, : lengths[i]].all() and not mask[i, lengths[i] :].any() for i in range(len(lengths)))
