@@ -42,9 +42,11 @@ def check_local_weights(spec: ModelSpec) -> None:
 
 
 def encoder_options(vision: VisionSpec, features: list[str]) -> dict[str, Any]:
-    """FlorenceEncoder keyword arguments: the spec's options, with only the prompts the fusion uses."""
+    """FlorenceEncoder keyword arguments: the spec's options, with only the prompts the fusion uses, padded to the
+    length of the longest configured prompt (so an ablation leaving a prompt out changes no other feature)."""
     return {
         "prompts": {name: text for name, text in vision.prompts.items() if name in features},
+        "pad_like": dict(vision.prompts),
         "mask_prompt_padding": vision.mask_prompt_padding,
         "keep_global_token": vision.keep_global_token,
         "image_size": vision.image_size,

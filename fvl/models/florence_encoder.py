@@ -8,7 +8,9 @@ backbone, the multimodal projector and the BART **encoder**; the decoder is neve
                     prompts at once: one encoder pass over B×P rows.
 
 Options: ``mask_prompt_padding`` (False reproduces the reference, which pads prompts to one length and
-attends to the pads) and ``keep_global_token`` (True: 1 global + H/32·W/32 spatial tokens, e.g. 577).
+attends to the pads), ``keep_global_token`` (True: 1 global + H/32·W/32 spatial tokens, e.g. 577) and the padded
+prompt length: the longest of ``pad_like`` (every configured prompt, also those a fusion leaves out, so that an
+ablation changes no other feature), recorded as ``prompt_length`` in exports.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class FlorenceEncoder(nn.Module):
         mask_prompt_padding: bool = False,
         keep_global_token: bool = True,
         image_size: int = 768,
+        prompt_length: int | None = None,
+        pad_like: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
@@ -76,9 +80,23 @@ class FlorenceEncoder(nn.Module):
         self._init_projector(config.vision_config.initializer_range)
         self.encoder = BartEncoder(config.text_config) if prompts else None
 
+        self.prompt_length: int | None = None
         if prompts:
-            # right padding whatever the tokenizer's default: the reference pads prompts on the right
-            batch = tokenizer(list(prompts.values()), padding="longest", padding_side="right", return_tensors="pt")
+            # One padded length for all prompts, right padding whatever the tokenizer's default (as the reference).
+            # The length is the longest of `pad_like` (all configured prompts, also those this fusion leaves out),
+            # so that leaving a prompt out never changes the others' padding: ablations are pure removals.
+            texts = [*prompts.values(), *(pad_like or {}).values()]
+            longest = max(len(ids) for ids in tokenizer(texts)["input_ids"])
+            if prompt_length is not None and prompt_length < longest:
+                raise ValueError(f"prompt_length={prompt_length} is shorter than the longest prompt ({longest} tokens)")
+            self.prompt_length = prompt_length or longest
+            batch = tokenizer(
+                list(prompts.values()),
+                padding="max_length",
+                max_length=self.prompt_length,
+                padding_side="right",
+                return_tensors="pt",
+            )
             self.register_buffer("prompt_ids", batch["input_ids"], persistent=False)
             self.register_buffer("prompt_mask", batch["attention_mask"].bool(), persistent=False)
 

@@ -167,6 +167,7 @@ class FlorenceVL(nn.Module):
                 "mask_prompt_padding": self.vision.mask_prompt_padding,
                 "keep_global_token": self.vision.keep_global_token,
                 "image_size": self.vision.image_size,
+                "prompt_length": self.vision.prompt_length,
             },
             "fusion": {"name": self.fusion.name, "features": list(self.fusion.features)},
             "projector": self.projector_name,

@@ -172,3 +172,25 @@ def test_prompts_are_padded_on_the_right_whatever_the_tokenizers_side(florence_d
     assert not mask.all()  # the prompts differ in length, so some are padded
     lengths = mask.sum(1)
     assert all(mask[i, : lengths[i]].all() and not mask[i, lengths[i] :].any() for i in range(len(lengths)))
+
+
+def test_leaving_a_prompt_out_changes_no_other_feature(florence_dir, pixels):
+    """``model/fusion=no_grounding`` is a pure removal: the caption and OCR features are those of the full model,
+    because every prompt stays padded to the longest configured one (pads are attended, as in the reference)."""
+    from fvl.models.builder import encoder_options
+    from fvl.models.florence_encoder import DEFAULT_PROMPTS
+    from fvl.models.spec import VisionSpec
+
+    spec = VisionSpec(name_or_path=str(florence_dir), image_size=IMAGE_SIZE)
+    full = FlorenceEncoder.from_pretrained(florence_dir, **encoder_options(spec, ["caption", "ocr", "grounding"]))
+    ablated = FlorenceEncoder.from_pretrained(florence_dir, **encoder_options(spec, ["caption", "ocr"]))
+    ocr_only = {"ocr": DEFAULT_PROMPTS["ocr"]}
+    alone = FlorenceEncoder.from_pretrained(florence_dir, image_size=IMAGE_SIZE, prompts=ocr_only)
+    kept = [DEFAULT_PROMPTS["caption"], DEFAULT_PROMPTS["ocr"]]
+    longest_kept = max(len(ids) for ids in ablated.tokenizer(kept)["input_ids"])
+    assert ablated.prompt_length == full.prompt_length > longest_kept  # the longest prompt was left out
+    with torch.no_grad():
+        every, some = full.eval()(pixels), ablated.eval()(pixels)
+        for name in ("depth", "caption", "ocr"):
+            torch.testing.assert_close(some[name], every[name], atol=0, rtol=0)
+        assert not torch.equal(alone.eval()(pixels)["ocr"], every["ocr"])  # padded shorter, the feature moves
