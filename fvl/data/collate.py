@@ -2,7 +2,8 @@
 
 Both collators stack the images of the samples that have one, in batch order, into ``pixel_values``
 (N_img, 3, S, S), or give ``None`` when no sample in the batch has an image. The model finds the rows with an
-image by counting image-token ids per row.
+image by counting image-token ids per row. The training collator passes on the items'
+``step_supervised_tokens`` (see :class:`~fvl.data.sampler.StepBatch`) as an int when they carry it.
 """
 
 from __future__ import annotations
@@ -48,13 +49,16 @@ class TrainCollator:
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         input_ids = pad_sequences([item["input_ids"] for item in items], self.pad_token_id, "right")
         attention_mask = pad_sequences([torch.ones(len(item["input_ids"])) for item in items], 0, "right")
-        return {
+        batch = {
             "input_ids": input_ids,
             "attention_mask": attention_mask,
             "labels": pad_sequences([item["labels"] for item in items], IGNORE_INDEX, "right"),
             "pixel_values": stack_images(items),
             "sample_ids": [item["sample_id"] for item in items],
         }
+        if "step_supervised_tokens" in items[0]:
+            batch["step_supervised_tokens"] = int(items[0]["step_supervised_tokens"])
+        return batch
 
 
 class GenerationCollator:

@@ -99,7 +99,9 @@ class FVLDataModule(L.LightningDataModule):
 
     ``train``/``val``: source specs (or mappings / paths). ``image``: :class:`ImageSettings` (size, square|pad).
     ``format``: plain|chat; ``system_prompt`` for chat samples without one; ``conversation``: llama3|phi3 renders
-    chat samples with the reference's conversation template (:mod:`fvl.data.conversations`). ``max_length``
+    chat samples with the reference's conversation template (:mod:`fvl.data.conversations`); ``plain_layout``:
+    reference|eos (:mod:`fvl.data.plain_format`); ``image_placement``: turn_start|as_given, where ``<image>`` goes
+    (:func:`~fvl.data.sample.place_image_token`). ``max_length``
     counts image tokens; ``overlong``: truncate|drop, with ``max_drop_rate``. ``image_policy``: skip|raise for
     missing or corrupt images, with ``max_skip_rate``; ``max_image_pixels`` (None: no limit).
     ``sample_policy``: skip|raise for malformed records, with ``max_malformed_rate`` (module docstring).
@@ -119,6 +121,8 @@ class FVLDataModule(L.LightningDataModule):
         format: str = "chat",
         system_prompt: str | None = None,
         conversation: str | None = None,
+        plain_layout: str = "reference",
+        image_placement: str = "turn_start",
         max_length: int | None = 2048,
         overlong: str = "truncate",
         image_policy: str = "skip",
@@ -144,9 +148,8 @@ class FVLDataModule(L.LightningDataModule):
         self.train_sources = _as_sources(train)
         self.val_sources = _as_sources(val)
         self.tokenizer = tokenizer
-        self.encoder = SampleEncoder(
-            tokenizer, num_image_tokens, format, system_prompt, max_length, overlong, conversation
-        )
+        text = {"conversation": conversation, "plain_layout": plain_layout, "image_placement": image_placement}
+        self.encoder = SampleEncoder(tokenizer, num_image_tokens, format, system_prompt, max_length, overlong, **text)
         self.image_settings = _as(ImageSettings, image or ImageSettings())
         self.image_policy = image_policy
         self.max_skip_rate = max_skip_rate
@@ -243,6 +246,10 @@ class FVLDataModule(L.LightningDataModule):
             return dist.get_world_size(), dist.get_rank()
         return 1, 0
 
+    def _accumulate(self) -> int:
+        """Micro-batches per optimizer step (the trainer's ``accumulate_grad_batches``; 1 without a trainer)."""
+        return self.trainer.accumulate_grad_batches if self.trainer is not None else 1
+
     def _loader(self, split: str, batch_size: int, options: SamplerOptions) -> DataLoader:
         world_size, rank = self._world()
         dataset = self.datasets[split]
@@ -256,6 +263,8 @@ class FVLDataModule(L.LightningDataModule):
             seed=self.seed,
             drop_last=options.drop_last,
             megabatch_mult=options.megabatch_mult,
+            supervised=dataset.supervised,
+            accumulate=self._accumulate() if split == "train" else 1,
         )
         return ResumableDataLoader(
             dataset,

@@ -1,9 +1,11 @@
 """The map-style training dataset: a weighted mixture of sources, encoded samples and preprocessed images.
 
 Construction scans every source (:mod:`fvl.data.scan`, through :class:`~fvl.data.scanner.Scanner`: cached on
-disk and parallel as the ``scan`` options say) and builds one index with exact lengths and modality per entry,
-which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list (the sampler yields
-whole batches of indices).
+disk and parallel as the ``scan`` options say) and builds one index with exact lengths, supervised-token counts
+and modality per entry, which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list
+(the sampler yields whole batches of indices). When the batch of indices is a
+:class:`~fvl.data.sampler.StepBatch`, each item also carries its ``step_supervised_tokens`` (the loss divisor of
+the optimizer step the batch belongs to), which the collator puts in the batch.
 
 Each source's scan counts then pass :func:`~fvl.data.scan_checks.check_source_scan`: ``sample_policy``
 (raise|skip) for malformed records and the rate gates ``max_skip_rate`` (missing or empty image files),
@@ -36,6 +38,7 @@ from torch.utils.data import Dataset
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import MAX_IMAGE_PIXELS, ImageLoadError, ImageProcessor, load_image
 from fvl.data.mixture import open_source, weighted_records
+from fvl.data.sampler import StepBatch
 from fvl.data.scan_checks import ImageSkipRateError, SkipLimits, check_sample_policy, check_source_scan, log_report
 from fvl.data.scanner import Scanner, ScanOptions
 from fvl.data.sources import SourceSpec
@@ -83,16 +86,19 @@ class ConversationDataset(Dataset):
         self.entries: list[tuple[int, int]] = []
         self.lengths: list[int] = []
         self.has_image: list[bool] = []
+        self.supervised: list[int] = []
         for position, (spec, source) in enumerate(zip(sources, self.sources, strict=True)):
             result = scanner.scan(spec, source)
             check_source_scan(result.report, f"dataset {name!r}, source {source.name!r}", sample_policy, limits)
             self.report.merge(result.report)
             length_of = dict(zip(result.kept, result.lengths, strict=True))
             image_of = dict(zip(result.kept, result.has_image, strict=True))
+            supervised_of = dict(zip(result.kept, result.supervised, strict=True))
             for record in weighted_records(result.kept, source.spec.weight, seed, position):
                 self.entries.append((position, record))
                 self.lengths.append(length_of[record])
                 self.has_image.append(image_of[record])
+                self.supervised.append(supervised_of[record])
         self.image_entries = [i for i, flag in enumerate(self.has_image) if flag]
         self.report.add("samples", amount=len(self.entries))
         self.report.add("image_samples", amount=len(self.image_entries))
@@ -111,7 +117,11 @@ class ConversationDataset(Dataset):
 
     def __getitem__(self, index: int | list[int]) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(index, list):
-            return [self._item(i) for i in index]
+            items = [self._item(i) for i in index]
+            if isinstance(index, StepBatch):
+                for item in items:
+                    item["step_supervised_tokens"] = index.step_supervised_tokens
+            return items
         return self._item(index)
 
     def _item(self, index: int) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Samples to token ids and labels: tokenize a rendering once, map supervision onto tokens, expand the image.
 
 :class:`SampleEncoder` is the single place where text becomes ids, for training (``encode``) and generation
-(``encode_prompt``). The ``<image>`` placeholder must be one registered token; it is expanded to exactly
+(``encode_prompt``); both place ``<image>`` the same way first (``image_placement``,
+:func:`~fvl.data.sample.place_image_token`). The placeholder must be one registered token; it is expanded to exactly
 ``num_image_tokens`` copies (never supervised), so every length is known before the model runs.
 ``max_length`` counts image tokens. Over-long samples follow ``overlong``:
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from transformers import PreTrainedTokenizerBase
 
@@ -24,7 +25,7 @@ from fvl.constants import IGNORE_INDEX, IMAGE_TOKEN
 from fvl.data.chat_format import ChatFormat
 from fvl.data.plain_format import PlainFormat
 from fvl.data.rendering import ConversationFormat, LabelMaskError, Rendering
-from fvl.data.sample import Sample, Turn, place_image_token
+from fvl.data.sample import Sample, Turn, check_image_placement, place_image_token
 
 FORMATS = ("plain", "chat")
 OVERLONG_POLICIES = ("truncate", "drop")
@@ -50,6 +51,12 @@ class EncodedSample:
     labels: list[int]
     has_image: bool
     truncated: bool = False
+
+    @property
+    def predicted_tokens(self) -> int:
+        """Supervised tokens the loss counts: labelled positions after the first (a causal LM predicts token
+        ``t`` from those before it, so a label on position 0 has nothing to predict it from)."""
+        return sum(1 for label in self.labels[1:] if label != IGNORE_INDEX)
 
 
 def image_token_id(tokenizer: PreTrainedTokenizerBase) -> int:
@@ -87,10 +94,14 @@ def supervised_labels(
 
 
 def make_format(
-    name: str, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None, conversation: str | None = None
+    name: str,
+    tokenizer: PreTrainedTokenizerBase,
+    system_prompt: str | None,
+    conversation: str | None = None,
+    plain_layout: str = "reference",
 ) -> ConversationFormat:
     if name == "plain":
-        return PlainFormat(tokenizer)
+        return PlainFormat(tokenizer, plain_layout)
     if name == "chat":
         return ChatFormat(tokenizer, system_prompt, conversation)
     raise ValueError(f"conversation format {name!r} is unknown; use one of {FORMATS}")
@@ -99,7 +110,10 @@ def make_format(
 class SampleEncoder:
     """Renders, tokenizes and labels samples for one tokenizer, format and image-token count.
 
-    ``settings`` holds the options besides the tokenizer as plain values (part of the scan cache key).
+    ``plain_layout`` (reference|eos) is the plain format's layout (:mod:`fvl.data.plain_format`);
+    ``image_placement`` (turn_start|as_given) where ``<image>`` goes (:func:`~fvl.data.sample.place_image_token`),
+    for training samples and prompts alike. ``settings`` holds the options besides the tokenizer as plain values
+    (part of the scan cache key).
     """
 
     def __init__(
@@ -111,7 +125,10 @@ class SampleEncoder:
         max_length: int | None = None,
         overlong: str = "truncate",
         conversation: str | None = None,
+        plain_layout: str = "reference",
+        image_placement: str = "turn_start",
     ) -> None:
+        check_image_placement(image_placement)
         if overlong not in OVERLONG_POLICIES:
             raise ValueError(f"overlong policy {overlong!r} is unknown; use one of {OVERLONG_POLICIES}")
         if num_image_tokens <= 0:
@@ -123,11 +140,14 @@ class SampleEncoder:
         self.max_length = max_length
         self.overlong = overlong
         self.image_token_id = image_token_id(tokenizer)
-        self.format = make_format(format, tokenizer, system_prompt, conversation)
+        self.image_placement = image_placement
+        self.format = make_format(format, tokenizer, system_prompt, conversation, plain_layout)
         self.settings = {
             "format": format,
             "system_prompt": system_prompt,
             "conversation": conversation,
+            "plain_layout": plain_layout,
+            "image_placement": image_placement,
             "num_image_tokens": num_image_tokens,
             "max_length": max_length,
             "overlong": overlong,
@@ -163,7 +183,8 @@ class SampleEncoder:
 
     def encode(self, sample: Sample) -> EncodedSample:
         """Token ids and labels of a training sample; raises LabelMaskError (bad data/template) or OverlongError."""
-        rendering = self.format.render(sample)
+        turns = place_image_token(sample.turns, sample.sample_id, sample.has_image, self.image_placement)
+        rendering = self.format.render(replace(sample, turns=tuple(turns)))
         encoding = self.tokenizer(rendering.text, add_special_tokens=False, return_offsets_mapping=True)
         ids = encoding["input_ids"]
         labels = supervised_labels(ids, encoding["offset_mapping"], rendering, sample.sample_id)
@@ -172,11 +193,16 @@ class SampleEncoder:
         ids, labels = self._expand_image(ids, labels, sample.has_image, sample.sample_id)
         return self._fit(ids, labels, sample.has_image, sample.sample_id)
 
+    def render_prompt(self, conversation: str | Sequence[Turn], has_image: bool, prompt_id: str = "<prompt>") -> str:
+        """The generation prompt's text for a question (or turns ending with a user turn), ``<image>`` placed as
+        in training and not yet expanded; ``prompt_id`` names the prompt in errors."""
+        turns = [Turn("user", conversation)] if isinstance(conversation, str) else list(conversation)
+        turns = place_image_token(turns, prompt_id, has_image, self.image_placement)
+        return self.format.render_prompt(turns, has_image)
+
     def encode_prompt(self, conversation: str | Sequence[Turn], has_image: bool) -> list[int]:
         """Prompt ids for generation from a question (or turns ending with a user turn), image expanded."""
-        turns = [Turn("user", conversation)] if isinstance(conversation, str) else list(conversation)
-        turns = place_image_token(turns, "<prompt>", has_image)
-        text = self.format.render_prompt(turns, has_image)
+        text = self.render_prompt(conversation, has_image)
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         ids, _ = self._expand_image(ids, [IGNORE_INDEX] * len(ids), has_image, "<prompt>")
         return ids

@@ -17,6 +17,14 @@ The sampler yields lists of dataset indices and subclasses ``DistributedSampler`
 in place (no sampler injection) and calls ``set_epoch``; use it as
 ``DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=...)``.
 
+**Loss normalisation.** Given each sample's supervised-token count (``supervised``, from the scan) and the
+number of micro-batches per optimizer step (``accumulate``), the sampler yields :class:`StepBatch` lists that
+also carry ``step_supervised_tokens``: the supervised tokens of the whole optimizer step, i.e. of the
+``accumulate`` consecutive steps above (the last one of an epoch may be shorter, as Lightning's is) over all
+ranks. Every rank computes the same number from the same layout, without communicating, before any of the
+step's micro-batches has run; dividing each micro-batch's summed token loss by it makes the gradient the
+token mean of the global batch, whatever its split (:mod:`fvl.training.module`).
+
 **Resuming.** An epoch's batches are a pure function of ``(seed, epoch)`` and the data, so a resumed run
 needs only where it stopped: :meth:`resume_at` ``(epoch, batches_done)`` makes the next iteration of that
 epoch start at batch ``batches_done`` (the data module sets it from the restored training loop, before
@@ -33,8 +41,19 @@ import torch
 from torch.utils.data import DistributedSampler
 
 
-def _chunks(items: list[int], size: int) -> list[list[int]]:
+def _chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class StepBatch(list):
+    """A batch of dataset indices and the supervised-token count of the optimizer step it belongs to."""
+
+    def __init__(self, indices: Sequence[int], step_supervised_tokens: int) -> None:
+        super().__init__(indices)
+        self.step_supervised_tokens = step_supervised_tokens
+
+    def __reduce__(self) -> tuple:  # DataLoader workers receive batches pickled
+        return StepBatch, (list(self), self.step_supervised_tokens)
 
 
 class LengthGroupedSampler(DistributedSampler):
@@ -51,11 +70,17 @@ class LengthGroupedSampler(DistributedSampler):
         seed: int = 0,
         drop_last: bool = False,
         megabatch_mult: int = 50,
+        supervised: Sequence[int] | None = None,
+        accumulate: int = 1,
     ) -> None:
-        if len(lengths) != len(has_image):
-            raise ValueError(f"{len(lengths)} lengths but {len(has_image)} modality flags")
-        if batch_size <= 0 or megabatch_mult <= 0:
-            raise ValueError(f"batch_size ({batch_size}) and megabatch_mult ({megabatch_mult}) must be positive")
+        if len(lengths) != len(has_image) or (supervised is not None and len(supervised) != len(lengths)):
+            counts = "" if supervised is None else f" and {len(supervised)} supervised counts"
+            raise ValueError(f"{len(lengths)} lengths but {len(has_image)} modality flags{counts}")
+        if batch_size <= 0 or megabatch_mult <= 0 or accumulate <= 0:
+            raise ValueError(
+                f"batch_size ({batch_size}), megabatch_mult ({megabatch_mult}) and accumulate ({accumulate}) "
+                "must be positive"
+            )
         super().__init__(lengths, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last)
         self.lengths = list(lengths)
         self.groups = [
@@ -64,6 +89,8 @@ class LengthGroupedSampler(DistributedSampler):
         ]
         self.batch_size = batch_size
         self.megabatch_mult = megabatch_mult
+        self.supervised = None if supervised is None else list(supervised)
+        self.accumulate = accumulate
         self.dropped_last_epoch = 0
         self._resume: tuple[int, int] | None = None
         self._fingerprint: str | None = None
@@ -125,9 +152,20 @@ class LengthGroupedSampler(DistributedSampler):
             steps = [steps[i] for i in torch.randperm(len(steps), generator=generator).tolist()]
         return steps
 
+    def _batches(self) -> list[list[int]]:
+        """This rank's batches of the epoch; :class:`StepBatch` lists when supervised counts are known."""
+        steps = self._steps()
+        if self.supervised is None:
+            return [step[self.rank] for step in steps]
+        batches = []
+        for window in _chunks(steps, self.accumulate):
+            tokens = sum(self.supervised[i] for step in window for batch in step for i in batch)
+            batches += [StepBatch(step[self.rank], tokens) for step in window]
+        return batches
+
     def __iter__(self) -> Iterator[list[int]]:
         skip = self._resume[1] if self._resume is not None and self._resume[0] == self.epoch else 0
-        return iter([step[self.rank] for step in self._steps()[skip:]])
+        return iter(self._batches()[skip:])
 
     def __len__(self) -> int:
         count = 0

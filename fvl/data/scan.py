@@ -7,7 +7,8 @@ Every record is rendered, tokenized and labelled once before training, so
   be located exactly) are left out and counted as ``skipped_malformed`` with their messages (which name the
   sample or ``file:line``) as examples; the dataset then applies ``sample_policy`` and ``max_malformed_rate``
   (:mod:`fvl.data.scan_checks`), so the scan, and its cache, are the same under either policy;
-- the sampler gets exact lengths (image tokens included);
+- the sampler gets exact lengths (image tokens included) and supervised-token counts (the loss normalisation of
+  an optimizer step is computed from them before its micro-batches run: :mod:`fvl.data.sampler`);
 - over-long samples are truncated or dropped by policy and counted;
 - missing or zero-size image files (checked with ``stat``, without decoding) are skipped (counted) or raise.
 
@@ -39,11 +40,13 @@ def check_image_policy(image_policy: str) -> None:
 
 @dataclass
 class SourceScan:
-    """The usable records of one source, their exact lengths and modality, and what happened to the others."""
+    """The usable records of one source, their exact lengths, supervised-token counts and modality, and what
+    happened to the others."""
 
     kept: list[int] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     has_image: list[bool] = field(default_factory=list)
+    supervised: list[int] = field(default_factory=list)
     report: DataReport = field(default_factory=DataReport)
 
     def extend(self, later: SourceScan) -> None:
@@ -51,6 +54,7 @@ class SourceScan:
         self.kept.extend(later.kept)
         self.lengths.extend(later.lengths)
         self.has_image.extend(later.has_image)
+        self.supervised.extend(later.supervised)
         self.report.merge(later.report)
 
 
@@ -89,4 +93,5 @@ def scan_range(source: RecordSource, encoder: SampleEncoder, image_policy: str, 
         scan.kept.append(index)
         scan.lengths.append(len(encoded.input_ids))
         scan.has_image.append(sample.has_image)
+        scan.supervised.append(encoded.predicted_tokens)
     return scan

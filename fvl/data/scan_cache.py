@@ -5,7 +5,8 @@ Where: ``cache_dir`` when given; otherwise ``.fvl_cache/`` beside the source fil
 in the same order. Files are named ``{source name}-{key digest}.npz`` and hold the full key, which must match
 on reading, so files for other settings coexist; any of them can be deleted at any time.
 
-What: a mask of the kept records (a byte per record), the lengths and image flags of the kept records, and
+What: a mask of the kept records (a byte per record), the lengths, image flags and supervised-token counts of
+the kept records, and
 the scan report (counts and example ids) as JSON: everything :class:`~fvl.data.scan.SourceScan` holds.
 
 How: the file is written to a temporary name in the target directory, synced, then renamed over the target,
@@ -32,7 +33,7 @@ from fvl.data.stats import DataReport
 
 log = logging.getLogger(__name__)
 
-_ARRAYS = ("key", "kept", "lengths", "has_image", "report")
+_ARRAYS = ("key", "kept", "lengths", "has_image", "supervised", "report")
 
 
 def user_cache_dir() -> Path:
@@ -58,13 +59,16 @@ def _read(path: Path, key: str) -> SourceScan:
             raise ValueError(f"arrays {missing} are missing")
         if str(stored["key"]) != key:
             raise ValueError("it was written for other settings")
-        mask, lengths, has_image = stored["kept"], stored["lengths"], stored["has_image"]
+        mask, lengths, has_image, supervised = (stored[name] for name in _ARRAYS[1:5])
         report = json.loads(str(stored["report"]))
     kept = np.flatnonzero(mask)
     counts = Counter(report["counts"])
-    if mask.dtype != bool or not len(kept) == len(lengths) == len(has_image) or counts["records"] != len(mask):
+    agree = len(kept) == len(lengths) == len(has_image) == len(supervised) and counts["records"] == len(mask)
+    if mask.dtype != bool or not agree:
         raise ValueError("its arrays do not agree with each other")
-    return SourceScan(kept.tolist(), lengths.tolist(), has_image.tolist(), DataReport(counts, report["examples"]))
+    return SourceScan(
+        kept.tolist(), lengths.tolist(), has_image.tolist(), supervised.tolist(), DataReport(counts, report["examples"])
+    )
 
 
 def load_scan(spec: SourceSpec, key: str, cache_dir: str | None) -> tuple[SourceScan, Path] | None:
@@ -94,6 +98,7 @@ def _write(path: Path, key: str, scan: SourceScan) -> None:
                 kept=mask,
                 lengths=np.asarray(scan.lengths, dtype=np.int32),
                 has_image=np.asarray(scan.has_image, dtype=bool),
+                supervised=np.asarray(scan.supervised, dtype=np.int32),
                 report=np.array(report),
             )
             handle.flush()

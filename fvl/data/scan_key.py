@@ -7,8 +7,9 @@ The key (canonical JSON) holds
   with ``content_hash`` their SHA-256 (slower: it reads the data, but survives copies that reset times);
 - the tokenizer: class, ``name_or_path``, vocabulary sizes, SHA-256 of its full definition (vocabulary,
   merges, normalisation, added tokens) and of its chat template, and its special tokens;
-- the encoder settings (format, system prompt, image-token count, max_length, overlong policy), the
-  image-failure policy, the ``transformers`` and ``tokenizers`` versions and :data:`SCAN_FORMAT_VERSION`.
+- the encoder settings (format, system prompt, conversation, plain layout, image placement, image-token
+  count, max_length, overlong policy), the image-failure policy, the ``transformers`` and ``tokenizers``
+  versions and :data:`SCAN_FORMAT_VERSION`.
 
 Not in the key, since they do not change what the scan returns: ``sample_policy`` and the skip-rate limits
 (applied to the scan's counts afterwards, :mod:`fvl.data.scan_checks`) and ``max_image_pixels`` (checked when
@@ -33,7 +34,7 @@ from transformers import PreTrainedTokenizerBase
 from fvl.data.encoding import SampleEncoder
 from fvl.data.sources import SourceSpec
 
-SCAN_FORMAT_VERSION = 2  # bump whenever a change to rendering, encoding or the scan changes its results
+SCAN_FORMAT_VERSION = 3  # bump whenever a change to rendering, encoding or the scan changes its results
 CACHE_FOLDER = ".fvl_cache"  # skipped when fingerprinting a source directory that holds its own cache
 
 _READ_BLOCK = 1 << 20

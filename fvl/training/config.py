@@ -78,6 +78,9 @@ def lr_by_part(lr: Any) -> dict[str, float]:
     return rates
 
 
+LOSS_REDUCTIONS = ("global_token_mean", "micro_batch_mean")
+
+
 @dataclass
 class OptimConfig:
     lr: Any = 1e-5
@@ -85,9 +88,12 @@ class OptimConfig:
     eps: float = 1e-8
     weight_decay: float = 0.0
     warmup_ratio: float = 0.03
+    loss_reduction: str = "global_token_mean"
 
     def __post_init__(self) -> None:
         lr_by_part(self.lr)
+        if self.loss_reduction not in LOSS_REDUCTIONS:
+            raise ValueError(f"optim.loss_reduction={self.loss_reduction!r} is unknown; use one of {LOSS_REDUCTIONS}.")
         if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
             raise ValueError(f"optim.betas={list(self.betas)} must be two values in [0, 1).")
         if self.eps <= 0 or self.weight_decay < 0 or not 0 <= self.warmup_ratio <= 1:

@@ -8,13 +8,21 @@ as hyper-parameters, and an architecture snapshot, so a ``.ckpt`` alone rebuilds
 * ``stage.frozen``: FlorenceVL submodules (``vision``, ``fusion``, ``projector``, ``llm``) that do not train —
   ``requires_grad_(False)`` and kept in eval mode even when Lightning calls ``.train()``;
 * ``init_from``: weights of an earlier stage's output (an exported ``model/`` dir or a ``.ckpt``);
-* ``input_format``: how the data pipeline renders samples (``format``, ``system_prompt``, ``image_policy``),
-  recorded in the model so evaluation prompts it the same way;
+* ``input_format``: how the data pipeline renders samples (``format``, ``system_prompt``, ``conversation``,
+  ``plain_layout``, ``image_placement``, ``image_policy``), recorded in the model so evaluation prompts it the
+  same way;
 * AdamW with a learning rate per part and a cosine schedule with warmup over the trainer's estimated
   optimizer steps (:mod:`fvl.training.optim`);
-* per-step logs: ``train/loss``, ``train/supervised_frac`` (supervised / real tokens),
-  ``train/padding_frac`` (pad / all positions), ``train/tokens_per_s`` (real tokens of this device per
-  second of wall time, data loading included); learning rates come from ``LearningRateMonitor``;
+* the loss by ``optim.loss_reduction``. ``global_token_mean`` (default): each micro-batch returns its summed
+  token loss × :func:`gradient_divisor` / the supervised tokens of its whole optimizer step
+  (``step_supervised_tokens``, counted by the sampler over all micro-batches and ranks, :mod:`fvl.data.sampler`);
+  once accumulation and the ranks' gradient averaging divide it back, the gradient is the token mean of the
+  global batch, whatever its split. ``micro_batch_mean``: the reference's (HF Trainer's) mean per micro-batch,
+  whose token weighting depends on the split;
+* per-step logs: ``train/loss`` (this micro-batch's token mean, whatever the reduction), ``train/supervised_frac``
+  (supervised / real tokens), ``train/padding_frac`` (pad / all positions), ``train/tokens_per_s`` (real tokens
+  of this device per second of wall time, data loading included); learning rates come from
+  ``LearningRateMonitor``;
 * the training plan, printed once at the start (:mod:`fvl.training.plan`).
 """
 
@@ -40,13 +48,32 @@ Batch = Mapping[str, Any]
 MODEL_PARTS = ("vision", "fusion", "projector", "llm")
 
 
+def predicted_tokens(labels: torch.Tensor) -> torch.Tensor:
+    """Supervised positions the causal-LM loss counts (labels after the first of each row)."""
+    return (labels[:, 1:] != IGNORE_INDEX).sum()
+
+
+def gradient_divisor(trainer: Any) -> int:
+    """How many times the summed gradients of an optimizer step are divided before the optimizer sees them.
+
+    Lightning divides each micro-batch's loss by ``accumulate_grad_batches``; DDP, FSDP and DeepSpeed average
+    gradients over ranks; DeepSpeed's engine also divides the loss by its gradient-accumulation steps in
+    ``backward`` (Lightning sets them to ``accumulate_grad_batches``) — the one strategy that handles
+    accumulation itself.
+    """
+    accumulate = trainer.accumulate_grad_batches
+    again = accumulate if trainer.strategy.handles_gradient_accumulation else 1
+    return accumulate * again * trainer.world_size
+
+
 def token_stats(batch: Batch) -> dict[str, torch.Tensor]:
-    """Real (non-pad) token count and the supervised and padding fractions of a batch."""
+    """Real (non-pad) and predicted token counts and the supervised and padding fractions of a batch."""
     mask = batch["attention_mask"]
     real = mask.sum()
     supervised = (batch["labels"] != IGNORE_INDEX).sum()
     return {
         "tokens": real,
+        "predicted": predicted_tokens(batch["labels"]),
         "supervised_frac": supervised / real.clamp(min=1),
         "padding_frac": 1 - real / mask.numel(),
     }
@@ -109,28 +136,48 @@ class FlorenceVLModule(LightningModule):
         return self
 
     # ---- steps ------------------------------------------------------------------------------------------------
-    def forward(self, batch: Batch) -> Any:
+    def forward(self, batch: Batch, loss_divisor: float | None = None) -> Any:
+        """The model's output; its loss is the token sum over ``loss_divisor`` when given, else the token mean."""
+        extra = {} if loss_divisor is None else {"num_items_in_batch": loss_divisor}
         return self.model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
             labels=batch["labels"],
             pixel_values=batch.get("pixel_values"),
             sample_ids=batch.get("sample_ids"),
+            **extra,
         )
 
+    def loss_divisor(self, batch: Batch) -> float | None:
+        """What this micro-batch's summed token loss is divided by (None: its own token mean); module docstring."""
+        if self.hparams["optim"].get("loss_reduction", "global_token_mean") == "micro_batch_mean":
+            return None
+        tokens = batch.get("step_supervised_tokens")
+        if tokens is None:
+            raise ValueError(
+                "optim.loss_reduction=global_token_mean needs the supervised-token count of each optimizer step "
+                "in the batch ('step_supervised_tokens'), which fvl's data module provides; with another "
+                "dataloader add it or set optim.loss_reduction=micro_batch_mean."
+            )
+        return max(int(tokens), 1) / gradient_divisor(self.trainer)
+
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        loss = self(batch).loss
+        divisor = self.loss_divisor(batch)
+        loss = self(batch, divisor).loss
         stats = token_stats(batch)
         size = batch["input_ids"].shape[0]
-        self.log("train/loss", loss, on_step=True, prog_bar=True, batch_size=size)
+        shown = loss.detach() if divisor is None else loss.detach() * divisor / stats["predicted"].clamp(min=1)
+        self.log("train/loss", shown, on_step=True, prog_bar=True, batch_size=size)
         self.log("train/supervised_frac", stats["supervised_frac"], on_step=True, batch_size=size)
         self.log("train/padding_frac", stats["padding_frac"], on_step=True, batch_size=size)
         self._batch_tokens = int(stats["tokens"])
         return loss
 
     def validation_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        """``val/loss`` is the token mean over the whole validation set (each batch weighted by its tokens)."""
         loss = self(batch).loss
-        self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=batch["input_ids"].shape[0], sync_dist=True)
+        weight = int(predicted_tokens(batch["labels"]))
+        self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=max(weight, 1), sync_dist=True)
         return loss
 
     # ---- throughput -------------------------------------------------------------------------------------------

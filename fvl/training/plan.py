@@ -13,6 +13,7 @@ Example (the tiny model, LoRA finetuning, 6 steps)::
       projector_no_decay   lr 1e-03  weight decay 0.0  (3 tensors)
       llm                  lr 1e-03  weight decay 0.0  (28 tensors)
     Batch: 4 per device × 2 accumulation × 1 devices × 1 nodes = 8 samples per optimizer step
+    Loss: token mean of each optimizer step's global batch (optim.loss_reduction=global_token_mean)
     Hardware: 1 × cpu per node, strategy SingleDeviceStrategy, precision 32-true
     Faults: checkpoints every 1000 steps and last.ckpt in <run>/checkpoints; SIGTERM/SIGUSR1 save last.ckpt and
     exit non-zero; nonfinite.policy=stop
@@ -73,6 +74,17 @@ def optimizer_lines(trainer: Trainer, warmup_ratio: float) -> list[str]:
     return lines
 
 
+LOSS_LINES = {
+    "global_token_mean": (
+        "Loss: token mean of each optimizer step's global batch (optim.loss_reduction=global_token_mean)"
+    ),
+    "micro_batch_mean": (
+        "Loss: token mean per micro-batch, averaged over accumulation and ranks — the reference's weighting, "
+        "which depends on the split (optim.loss_reduction=micro_batch_mean)"
+    ),
+}
+
+
 def format_plan(module: FlorenceVLModule, trainer: Trainer) -> str:
     rows = part_rows(module)
     lines = [
@@ -90,6 +102,7 @@ def format_plan(module: FlorenceVLModule, trainer: Trainer) -> str:
         f"Batch: {batch if batch is not None else '?'} per device × {accumulation} accumulation × {devices} devices "
         f"× {nodes} nodes = {effective} samples per optimizer step"
     )
+    lines.append(LOSS_LINES[optim.get("loss_reduction", "global_token_mean")])
     accelerator = type(trainer.accelerator).__name__.replace("Accelerator", "").lower()
     lines.append(
         f"Hardware: {devices} × {accelerator} per node, strategy {type(trainer.strategy).__name__}, "

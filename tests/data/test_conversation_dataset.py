@@ -8,6 +8,7 @@ import pytest
 from data_helpers import llava_record, save_image, write_json
 from torch.utils.data import DataLoader
 
+from fvl.constants import IGNORE_INDEX
 from fvl.data.collate import TrainCollator
 from fvl.data.dataset import ConversationDataset, ImageSkipRateError
 from fvl.data.encoding import SampleEncoder
@@ -59,6 +60,7 @@ def test_scan_counts_skips_and_drops_and_keeps_exact_lengths(files: Path, tiny_t
     for index in range(4):
         item = dataset[index]
         assert len(item["input_ids"]) == len(item["labels"]) == dataset.lengths[index]
+        assert int((item["labels"][1:] != IGNORE_INDEX).sum()) == dataset.supervised[index] > 0
         assert (item["pixel_values"] is None) == (index == 3)
         assert item["pixel_values"] is None or item["pixel_values"].shape == (3, 16, 16)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 
 import pytest
 from torch.utils.data import DistributedSampler
 
-from fvl.data.sampler import LengthGroupedSampler
+from fvl.data.sampler import LengthGroupedSampler, StepBatch
 
 
 def data(n: int = 103, seed: int = 0) -> tuple[list[int], list[bool]]:
@@ -90,3 +91,43 @@ def test_length_matches_iteration(n: int, world: int, drop_last: bool) -> None:
 
 def test_lightning_keeps_it_as_the_distributed_sampler() -> None:
     assert isinstance(LengthGroupedSampler([1], [True], 1), DistributedSampler)
+
+
+@pytest.mark.parametrize("world, accumulate", [(1, 1), (1, 3), (2, 2), (3, 4)])
+def test_each_batch_carries_the_supervised_tokens_of_its_whole_optimizer_step(world, accumulate) -> None:
+    lengths, has_image = data(61, seed=2)
+    supervised = [length // 3 + rank_free for rank_free, length in enumerate(lengths)]
+    ranks = [
+        list(
+            LengthGroupedSampler(
+                lengths, has_image, 4, num_replicas=world, rank=r, seed=9, supervised=supervised, accumulate=accumulate
+            )
+        )
+        for r in range(world)
+    ]
+    steps = list(zip(*ranks, strict=True))  # one batch per rank
+    windows = [steps[i : i + accumulate] for i in range(0, len(steps), accumulate)]
+    assert len(windows[-1]) == (len(steps) - 1) % accumulate + 1  # the epoch's last step may be shorter
+    for window in windows:
+        expected = sum(supervised[i] for step in window for batch in step for i in batch)
+        assert {batch.step_supervised_tokens for step in window for batch in step} == {expected}
+
+
+def test_a_resumed_epoch_keeps_the_step_counts_of_the_uninterrupted_one() -> None:
+    lengths, has_image = data(50)
+    options = dict(batch_size=4, seed=1, supervised=lengths, accumulate=3)
+    whole = [batch.step_supervised_tokens for batch in LengthGroupedSampler(lengths, has_image, **options)]
+    resumed = LengthGroupedSampler(lengths, has_image, **options)
+    resumed.resume_at(0, 4)  # mid-step: batch 4 is the second of the second optimizer step
+    assert [batch.step_supervised_tokens for batch in resumed] == whole[4:]
+
+
+def test_step_batches_survive_pickling_to_loader_workers() -> None:
+    batch = next(iter(LengthGroupedSampler([3, 4, 5], [True] * 3, 2, supervised=[1, 2, 3], accumulate=2)))
+    copy = pickle.loads(pickle.dumps(batch))
+    assert isinstance(copy, StepBatch) and copy == batch and copy.step_supervised_tokens == 6
+
+
+def test_supervised_counts_must_match_the_samples() -> None:
+    with pytest.raises(ValueError, match="2 supervised counts"):
+        LengthGroupedSampler([3, 4, 5], [True] * 3, 2, supervised=[1, 2])

@@ -51,8 +51,12 @@ def make_batch(model: FlorenceVL, rows: int = 4, text: int = 6, seed: int = 0) -
 
 
 def batches(model: FlorenceVL, count: int) -> DataLoader:
-    """``count`` different hand-made batches, in order."""
-    return DataLoader([make_batch(model, seed=i) for i in range(count)], batch_size=None)
+    """``count`` different hand-made batches, in order, each a whole optimizer step on one device (its
+    ``step_supervised_tokens`` is its own count, as the data module's sampler would give it)."""
+    steps = [make_batch(model, seed=i) for i in range(count)]
+    for batch in steps:
+        batch["step_supervised_tokens"] = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+    return DataLoader(steps, batch_size=None)
 
 
 def build_tiny_module(stage: str = "pretrain", **kwargs: Any) -> FlorenceVLModule:
