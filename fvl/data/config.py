@@ -10,6 +10,8 @@ from the built model.
 ``conversations_column``, ``name``). ``prompt_suffix``: the instruction your data appends to short-answer
 questions (e.g. LLaVA's ``"\\nAnswer the question using a single word or phrase."``); it is not added to the
 training text, only recorded in the exported model so ``evaluate.py``'s ``custom`` benchmark asks the same way.
+The text layout, recorded in the model too: ``plain_layout`` (reference|eos, :mod:`fvl.data.plain_format`) and
+``image_placement`` (turn_start|as_given, :mod:`fvl.data.sample`); the defaults are the reference recipe's.
 
 Data faults (:mod:`fvl.data.scan_checks`): ``sample_policy`` (skip|raise) for malformed records,
 ``image_policy`` (skip|raise) for images, ``overlong`` (truncate|drop) for samples over ``max_length``; the
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from fvl.data.conversations import CONVERSATIONS
+from fvl.data.plain_format import PLAIN_LAYOUTS
+from fvl.data.sample import IMAGE_PLACEMENTS
 from fvl.data.scan_checks import SAMPLE_POLICIES, SkipLimits
 from fvl.data.synthetic import SyntheticOptions
 
@@ -66,6 +70,8 @@ class DataConfig:
     format: str = "chat"
     system_prompt: str | None = None
     conversation: str | None = None  # llama3 | phi3: the reference's conversation template (fvl.data.conversations)
+    plain_layout: str = "reference"  # reference: <image>caption\n | eos: <image>\ncaption<eos> (fvl.data.plain_format)
+    image_placement: str = "turn_start"  # turn_start: <image>\n first in its turn | as_given (fvl.data.sample)
     prompt_suffix: str | None = None
     max_length: int | None = 2048
     overlong: str = "truncate"
@@ -91,6 +97,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         _one_of("data.format", self.format, FORMATS)
         _one_of("data.conversation", self.conversation, (None, *CONVERSATIONS))
+        _one_of("data.plain_layout", self.plain_layout, PLAIN_LAYOUTS)
+        _one_of("data.image_placement", self.image_placement, IMAGE_PLACEMENTS)
         _one_of("data.overlong", self.overlong, OVERLONG)
         _one_of("data.image_policy", self.image_policy, IMAGE_FAILURES)
         _one_of("data.sample_policy", self.sample_policy, SAMPLE_POLICIES)

@@ -1,9 +1,10 @@
 """The model side of evaluation: a ``PredictFn`` that answers ``EvalSample``s with a FlorenceVL.
 
 Prompts are encoded exactly as training encoded them (the data pipeline's ``SampleEncoder`` in the model's
-recorded ``input_format``: chat template or plain, system prompt), images preprocessed with the model's size,
-statistics and image policy, left-padded by ``GenerationCollator`` and answered by greedy generation with KV
-cache. Batched outputs equal batch-size-1 outputs (tested in ``tests/models`` and ``tests/eval``).
+recorded ``input_format``: chat template or plain and its layout, system prompt, ``<image>`` placement), images
+preprocessed with the model's size, statistics and image policy, left-padded by ``GenerationCollator`` and
+answered by greedy generation with KV cache. Batched outputs equal batch-size-1 outputs (tested in
+``tests/models`` and ``tests/eval``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import torch
 from fvl.data.collate import GenerationCollator
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import ImageProcessor, ImageSettings
-from fvl.data.sample import Turn, place_image_token
 from fvl.eval.sample import EvalSample
 from fvl.models.florence_vl import FlorenceVL
 
@@ -40,6 +40,8 @@ class ModelPredictor:
             format=fmt["format"],
             system_prompt=fmt["system_prompt"],
             conversation=fmt.get("conversation"),
+            plain_layout=fmt["plain_layout"],
+            image_placement=fmt["image_placement"],
         )
         settings = ImageSettings(model.image_size, fmt["image_policy"], model.image_mean, model.image_std)
         self.processor = ImageProcessor(settings)
@@ -56,9 +58,7 @@ class ModelPredictor:
     def render_prompt(self, sample: EvalSample) -> str:
         """The text prompt of `sample` as the model is given it (chat template or plain rendering), before
         tokenization; its one ``<image>`` stands for the ``num_image_tokens`` image tokens."""
-        has_image = sample.image is not None
-        turns = place_image_token([Turn("user", sample.question)], sample.id, has_image)
-        return self.encoder.format.render_prompt(turns, has_image)
+        return self.encoder.render_prompt(sample.question, sample.image is not None, sample.id)
 
     def describe_input(self) -> str:
         """How prompts and images are prepared, for the log."""
@@ -68,7 +68,7 @@ class ModelPredictor:
             f"<image> = {self.model.num_image_tokens} image tokens"
         )
         if fmt["format"] == "plain":
-            text += "; the plain format shows the image only: the question text is not in the prompt"
+            text += f" ({fmt['plain_layout']} layout): it shows the image only, the question text is not in the prompt"
         return text
 
     def encode(self, sample: EvalSample) -> dict[str, Any]:

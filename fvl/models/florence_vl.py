@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,18 @@ from fvl.models.projector import build_projector
 
 CONFIG_FILE = "fvl_config.json"
 CONNECTOR_FILE = "connector.safetensors"
-# Prompt rendering (`chat` template or `plain`), image policy (`square` resize or `pad` to square first), system prompt.
-DEFAULT_INPUT_FORMAT = {"format": "chat", "image_policy": "square", "system_prompt": None, "conversation": None}
+# Prompt rendering (`chat` template or `plain`), image policy (`square` resize or `pad` to square first), system prompt,
+# and the text layout (fvl.data.config.DataConfig: plain_layout, image_placement; the reference recipe's by default).
+DEFAULT_INPUT_FORMAT = {
+    "format": "chat",
+    "image_policy": "square",
+    "system_prompt": None,
+    "conversation": None,
+    "plain_layout": "reference",
+    "image_placement": "turn_start",
+}
+# The text layout of models saved before it was recorded: fvl's layout then, not the reference's.
+LAYOUT_BEFORE_RECORDING = {"plain_layout": "eos", "image_placement": "as_given"}
 
 
 class FlorenceVL(nn.Module):
@@ -60,6 +70,12 @@ class FlorenceVL(nn.Module):
         self.input_format: dict[str, Any] = dict(DEFAULT_INPUT_FORMAT)
         # The ModelSpec (as a dict) the model was built from, exported beside the weights; set by the builder.
         self.spec: dict[str, Any] | None = None
+
+    def restore_input_format(self, recorded: Mapping[str, Any] | None) -> None:
+        """Take the input format a saved model recorded (a record older than the layout keys gets
+        :data:`LAYOUT_BEFORE_RECORDING`); nothing recorded leaves the defaults."""
+        if recorded:
+            self.input_format.update({**LAYOUT_BEFORE_RECORDING, **recorded})
 
     # ---- contract with the data pipeline ----------------------------------------------------------------------
     @property
@@ -227,7 +243,7 @@ class FlorenceVL(nn.Module):
         tokenizer = load_tokenizer(directory / "llm")
         fusion = config["fusion"]
         model = cls(vision, llm, tokenizer, fusion["name"], fusion["features"], config["projector"])
-        model.input_format.update(config.get("input_format", {}))
+        model.restore_input_format(config.get("input_format"))
         model.spec = config.get("spec")
         connector = load_file(str(directory / CONNECTOR_FILE))
         model.load_state_dict(connector, strict=False)

@@ -61,9 +61,10 @@ def locate(path: str | Path) -> tuple[str, Path]:
         return "checkpoint", path / RUN_CHECKPOINT
     if (path / "latest").is_file() or any((path / "checkpoint").glob("*model_states.pt")):
         return "checkpoint", path  # DeepSpeed
-    found = sorted(str(item.relative_to(path)) for item in path.glob("*/*.ckpt"))[:3] + sorted(
-        item.name for item in path.glob("*.ckpt")
-    )[:3]
+    found = (
+        sorted(str(item.relative_to(path)) for item in path.glob("*/*.ckpt"))[:3]
+        + sorted(item.name for item in path.glob("*.ckpt"))[:3]
+    )
     hint = f" It holds {', '.join(found)}: give one of those files." if found else ""
     raise FileNotFoundError(
         f"{path} is not a model: neither an exported model (no {CONFIG_FILE}), a run directory (no {RUN_MODEL}/ or "
@@ -129,7 +130,7 @@ def model_from_checkpoint(checkpoint: Mapping[str, Any], path: str | Path = "che
     else:  # written before checkpoints carried a snapshot: the spec's base weights are needed once more
         log.warning("%s carries no architecture snapshot; building from the weights its spec names first.", path)
         model = build_model(spec)
-    model.input_format.update(hparams.get("input_format") or {})
+    model.restore_input_format(hparams.get("input_format"))
     options = lora_options((hparams.get("stage") or {}).get("lora"))
     if options is not None:
         attach_lora(model, **options)

@@ -235,7 +235,14 @@ def input_format(release: LlavaRelease, fmt: str | None = None, policy: str | No
     """How prompts and images are prepared, as the release was trained (``fmt`` / ``policy`` override it)."""
     fmt = fmt or ("chat" if release.aspect == "pad" else "plain")
     system = SYSTEM_PROMPTS[release.family.conversation] if fmt == "chat" else None
-    return {"format": fmt, "system_prompt": system, "image_policy": policy or release.aspect, "prompt_suffix": None}
+    return {
+        "format": fmt,
+        "system_prompt": system,
+        "image_policy": policy or release.aspect,
+        "prompt_suffix": None,
+        "plain_layout": "reference",  # the reference's text layout, which trained the release
+        "image_placement": "turn_start",
+    }
 
 
 def load_tokenizer_files(directory: Path, default: type | None = None) -> PreTrainedTokenizerBase:

@@ -87,6 +87,8 @@ def input_format(data: DictConfig) -> dict[str, Any]:
         "format": data.format,
         "system_prompt": data.system_prompt,
         "conversation": data.get("conversation"),
+        "plain_layout": data.plain_layout,
+        "image_placement": data.image_placement,
         "image_policy": data.image.policy,
         "prompt_suffix": data.get("prompt_suffix"),
     }

@@ -66,8 +66,8 @@ def test_multi_turn_supervises_every_answer_only(named_tokenizer) -> None:
     assert supervised_texts(tokenizer, encoded) == ["A circle." + middle, "red" + middle, "two" + last]
 
 
-def test_image_stays_where_the_sample_puts_it(tiny_tokenizer) -> None:
-    encoder = SampleEncoder(tiny_tokenizer, 3, "chat")
+def test_image_stays_where_the_sample_puts_it_as_given(tiny_tokenizer) -> None:
+    encoder = SampleEncoder(tiny_tokenizer, 3, "chat", image_placement="as_given")
     sample = make_sample("late", turns(("Hello", "hi"), ("Look: <image> what is it?", "a cat")), "a.png")
     text = tiny_tokenizer.decode(encoder.encode(sample).input_ids)
     assert text.index("Look: <image><image><image> what") > text.index("hi<|end|>")
@@ -99,9 +99,9 @@ def test_llama_prompt_keeps_knowledge_date_block_and_single_bos(llama_tokenizer)
     assert encoded.input_ids[:2].count(llama_tokenizer.bos_token_id) == 1
 
 
-def test_plain_supervises_caption_and_eos_only(named_tokenizer) -> None:
+def test_plain_eos_layout_supervises_caption_and_eos_only(named_tokenizer) -> None:
     name, tokenizer = named_tokenizer
-    encoder = SampleEncoder(tokenizer, N_IMAGE, "plain")
+    encoder = SampleEncoder(tokenizer, N_IMAGE, "plain", plain_layout="eos")
     sample = make_sample("cap", turns(("<image>\nDescribe the image.", "A red circle at the top left.")), "a.png")
     encoded = encoder.encode(sample)
     assert supervised_texts(tokenizer, encoded) == ["A red circle at the top left." + tokenizer.eos_token]
@@ -124,8 +124,9 @@ def test_generation_prompt(named_tokenizer) -> None:
     header = {"tiny": "<|assistant|>\n", "llama": "<|start_header_id|>assistant<|end_header_id|>\n\n"}[name]
     assert text.endswith("What colour is the star?" + END_OF_TURN[name][0] + header)
     assert text.count("<image>") == 4 and text.index("<image>") < text.index("What colour")
-    plain = SampleEncoder(tokenizer, 4, "plain").encode_prompt("ignored", has_image=True)
-    assert tokenizer.decode(plain).replace(tokenizer.bos_token, "") == "<image>" * 4 + "\n"
+    for layout, after_image in (("reference", ""), ("eos", "\n")):
+        plain = SampleEncoder(tokenizer, 4, "plain", plain_layout=layout).encode_prompt("ignored", has_image=True)
+        assert tokenizer.decode(plain).replace(tokenizer.bos_token, "") == "<image>" * 4 + after_image
 
 
 def with_template(template: str, specials: tuple[str, ...] = ()) -> PreTrainedTokenizerFast:

@@ -63,7 +63,9 @@ def test_export_of_a_lora_checkpoint_loads_in_one_call_with_identical_logits(tin
     with torch.no_grad():
         logits = loaded(**{k: v for k, v in batch.items() if k != "labels"}).logits
     assert torch.allclose(logits, expected, atol=1e-5)
-    assert loaded.input_format == {**fmt, "conversation": None}  # the unset keys at their defaults
+    # A record without the layout keys is one written before they were recorded: fvl's layout of then.
+    unset = {"conversation": None, "plain_layout": "eos", "image_placement": "as_given"}
+    assert loaded.input_format == {**fmt, **unset}
     assert type(loaded.llm).__name__ == "LlamaForCausalLM"  # LoRA merged into a plain Hugging Face LLM
 
 

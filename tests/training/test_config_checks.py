@@ -88,6 +88,8 @@ def test_wrong_types_and_unknown_keys_fail_at_compose_time(override, message, tm
         ("+trainer.max_step=3", "max_step"),
         ("data.batch_size=0", "data.batch_size=0"),
         ("data.format=chatml", "data.format"),
+        ("data.plain_layout=bos", "data.plain_layout='bos' is not one of ['reference', 'eos']"),
+        ("data.image_placement=first", "data.image_placement='first' is not one of ['turn_start', 'as_given']"),
         ("stage.frozen=[visoin]", "visoin"),
         ("model/fusion=depth_only", None),
         ("model.fusion.features=[depth,ocrr]", "ocrr"),
