@@ -65,6 +65,7 @@ def test_model_paths_and_data_are_overridable(tmp_path):
     [
         ("channel_concat", "channel_concat", ["depth", "caption", "ocr", "grounding"]),
         ("token_concat", "token_concat", ["depth", "caption", "ocr", "grounding"]),
+        ("token_concat_paper", "token_concat", ["caption", "ocr", "grounding"]),
         ("average", "average", ["depth", "caption", "ocr", "grounding"]),
         ("adaptive", "adaptive", ["depth", "caption", "ocr", "grounding"]),
         ("depth_only", "channel_concat", ["depth"]),
