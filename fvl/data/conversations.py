@@ -9,8 +9,10 @@ closes a finished conversation with EOS. ``data.conversation=llama3|phi3`` rende
 * ``phi3``: ``<|{role}|>\\n{content}<|end|>`` per turn, turns joined by ``\\n``, system "You are a helpful AI
   assistant.".
 
-Both start with the tokenizer's BOS when it adds one — once: the reference also writes a literal
-``<|begin_of_text|>`` into its system text, giving a double BOS, which is not reproduced.
+Both start with the tokenizer's BOS when it adds one — once. The reference also writes a literal
+``<|begin_of_text|>`` into its system text while its tokenizer adds BOS, so its 8B model was trained on a double
+BOS; ``data.conversation=llama3_double_bos`` reproduces that (the ``llama3`` conversation with a second BOS),
+for matching the reference exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ SYSTEM_PROMPTS = {
     "detailed, and polite answers to the user's questions.",
     "phi3": "You are a helpful AI assistant.",
 }
+SYSTEM_PROMPTS["llama3_double_bos"] = SYSTEM_PROMPTS["llama3"]
 CONVERSATIONS = {
     "llama3": "{% for message in messages %}"
     "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}"
@@ -33,6 +36,7 @@ CONVERSATIONS = {
     "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '\n<|assistant|>\n' }}{% endif %}",
 }
+CONVERSATIONS["llama3_double_bos"] = "{{ bos_token }}" + CONVERSATIONS["llama3"]
 
 
 def check_conversation(name: str | None) -> None:

@@ -7,7 +7,8 @@ import pytest
 from fvl.data.chat_format import ChatFormat
 from fvl.data.config import DataConfig
 from fvl.data.conversations import SYSTEM_PROMPTS
-from fvl.data.sample import Sample, Turn
+from fvl.data.encoding import SampleEncoder
+from fvl.data.sample import Sample, Turn, make_sample
 from fvl.eval.predictor import ModelPredictor
 from fvl.eval.sample import EvalSample
 from fvl.models.builder import build_florence_vl
@@ -54,7 +55,8 @@ def test_llama3_is_the_references_conversation_without_a_date_block(tokenizer):
 def test_a_given_system_prompt_wins_and_unknown_conversations_fail_at_compose_time(tokenizer):
     text, _ = supervised(ChatFormat(tokenizer, system_prompt="Be brief.", conversation="phi3"))
     assert text.startswith("<|system|>\nBe brief.<|end|>")
-    with pytest.raises(ValueError, match=r"data.conversation='llama4' is not one of \[None, 'llama3', 'phi3'\]"):
+    known = r"\[None, 'llama3', 'phi3', 'llama3_double_bos'\]"
+    with pytest.raises(ValueError, match=rf"data.conversation='llama4' is not one of {known}"):
         DataConfig(conversation="llama4")
 
 
@@ -63,3 +65,16 @@ def test_evaluation_prompts_with_the_recorded_conversation(tokenizer):
     model.input_format.update(conversation="phi3")
     prompt = ModelPredictor(model).render_prompt(EvalSample("q", None, "What colour?"))
     assert prompt == f"<|system|>\n{SYSTEM_PROMPTS['phi3']}<|end|>\n<|user|>\nWhat colour?<|end|>\n<|assistant|>\n"
+
+
+def test_llama3_has_one_bos_and_the_references_double_bos_is_one_option_away(llama_tokenizer):
+    turns = [{"from": "human", "value": "<image>\nWhat colour?"}, {"from": "gpt", "value": "red"}]
+    sample = make_sample("s", turns, "a.png")
+    bos = llama_tokenizer.bos_token_id
+    ids = {
+        name: SampleEncoder(llama_tokenizer, 2, "chat", conversation=name).encode(sample).input_ids
+        for name in ("llama3", "llama3_double_bos")
+    }
+    assert ids["llama3"][:2] == [bos, llama_tokenizer.convert_tokens_to_ids("<|start_header_id|>")]
+    assert ids["llama3_double_bos"] == [bos, *ids["llama3"]]
+    assert ids["llama3"].count(bos) == 1
