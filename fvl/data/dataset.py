@@ -80,8 +80,9 @@ class ConversationDataset(Dataset):
         self.max_skip_rate = max_skip_rate
         self.min_loads_for_rate = min_loads_for_rate
         self.max_image_pixels = max_image_pixels
-        self.sources = [open_source(spec) for spec in sources]
         scanner = Scanner(encoder, image_policy, scan)
+        options = scanner.options
+        self.sources = [open_source(spec, options.cache_dir, options.content_hash) for spec in sources]
         self.report = DataReport()
         self.entries: list[tuple[int, int]] = []
         self.lengths: list[int] = []

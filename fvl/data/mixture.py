@@ -15,9 +15,12 @@ from fvl.data.llava_source import LlavaSource
 from fvl.data.sources import RecordSource, SourceSpec
 
 
-def open_source(spec: SourceSpec) -> RecordSource:
-    """The reader for ``spec`` (LLaVA JSON/JSONL or Hugging Face ``datasets``)."""
-    return LlavaSource(spec) if spec.resolved_kind == "llava" else HFSource(spec)
+def open_source(spec: SourceSpec, cache_dir: str | None = None, content_hash: bool = False) -> RecordSource:
+    """The reader for ``spec`` (LLaVA JSON/JSONL or Hugging Face ``datasets``); a LLaVA file's Arrow cache goes
+    where the scan cache does (``cache_dir``, ``content_hash``: :class:`~fvl.data.scanner.ScanOptions`)."""
+    if spec.resolved_kind == "llava":
+        return LlavaSource(spec, cache_dir, content_hash)
+    return HFSource(spec)
 
 
 def weighted_records(kept: Sequence[int], weight: float, seed: int, position: int) -> list[int]:

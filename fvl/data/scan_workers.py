@@ -3,7 +3,12 @@
 Chunks are joined in record order, so the parallel result (lengths, flags, counts and example ids) is
 identical to the in-process one, and the first bad record in record order is the one that raises. Workers
 are forked, so they inherit the open source and the encoder without copying or re-reading them; where
-``fork`` does not exist (Windows) the scan runs in-process.
+``fork`` does not exist (Windows) the scan runs in-process. Either way a progress bar (tqdm) shows on stderr
+when it is a terminal, and the pool logs every tenth of the records.
+
+Tokenizing a chunk's renderings in one batched tokenizer call was measured and does not pay: on the one core
+a worker has, the fast tokenizer's batch runs at its per-call speed (0.98x the time with fvl's tiny tokenizer,
+1.03x with Llama-3's, chat format), and tokenizing is only about half of a record's scan time.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+
+from tqdm import tqdm
 
 from fvl.data.encoding import SampleEncoder
 from fvl.data.scan import SourceScan, scan_range
@@ -54,6 +61,23 @@ def _scan_chunk(bounds: tuple[int, int]) -> SourceScan:
     return scan_range(source, encoder, image_policy, *bounds)
 
 
+def _progress_bar(source: RecordSource) -> tqdm:
+    """A bar on stderr when it is a terminal (none in logs and tests), gone when the scan ends."""
+    label = f"scanning {source.name!r}"
+    return tqdm(total=len(source), desc=label, unit=" records", unit_scale=True, disable=None, leave=False)
+
+
+def _scan_in_process(
+    source: RecordSource, encoder: SampleEncoder, image_policy: str, chunks: list[tuple[int, int]]
+) -> SourceScan:
+    scan = SourceScan()
+    with _progress_bar(source) as bar:
+        for start, stop in chunks:
+            scan.extend(scan_range(source, encoder, image_policy, start, stop))
+            bar.update(stop - start)
+    return scan
+
+
 def _scan_in_pool(
     source: RecordSource, encoder: SampleEncoder, image_policy: str, chunks: list[tuple[int, int]], num_workers: int
 ) -> SourceScan:
@@ -66,11 +90,13 @@ def _scan_in_pool(
         initargs=(source, encoder, image_policy),
     )
     try:
-        for (_, stop), part in zip(chunks, executor.map(_scan_chunk, chunks), strict=True):
-            scan.extend(part)
-            if stop * 10 // total > decile:
-                decile = stop * 10 // total
-                log.info("source %r: %d of %d records scanned", source.name, stop, total)
+        with _progress_bar(source) as bar:
+            for (start, stop), part in zip(chunks, executor.map(_scan_chunk, chunks), strict=True):
+                scan.extend(part)
+                bar.update(stop - start)
+                if stop * 10 // total > decile:
+                    decile = stop * 10 // total
+                    log.info("source %r: %d of %d records scanned", source.name, stop, total)
     finally:
         executor.shutdown(cancel_futures=True)
     return scan
@@ -99,7 +125,7 @@ def scan_source(
     if parallel:
         scan = _scan_in_pool(source, encoder, image_policy, chunks, workers)
     else:
-        scan = scan_range(source, encoder, image_policy, 0, len(source))
+        scan = _scan_in_process(source, encoder, image_policy, chunks)
     how = f"{min(workers, len(chunks))} processes" if parallel else "in-process"
     log.info(scan.report.summary(f"scanned source {source.name!r} ({how}, {time.perf_counter() - started:.1f} s)"))
     return scan

@@ -81,7 +81,7 @@ class Scanner:
         cached = self._cached(spec, key)
         if cached is not None:
             return cached
-        source = source if source is not None else open_source(spec)
+        source = source if source is not None else open_source(spec, self.options.cache_dir, self.options.content_hash)
         scan = scan_source(source, self.encoder, self.image_policy, self.options.num_workers)
         if key is not None:
             path = save_scan(spec, key, scan, self.options.cache_dir)
