@@ -17,6 +17,9 @@ Data faults (:mod:`fvl.data.scan_checks`): ``sample_policy`` (skip|raise) for ma
 ``image_policy`` (skip|raise) for images, ``overlong`` (truncate|drop) for samples over ``max_length``; the
 largest share of a source's records each may take: ``max_malformed_rate``, ``max_skip_rate`` (images),
 ``max_drop_rate`` (overlong drops); ``max_image_pixels`` (null: no limit) refuses larger images from their header.
+
+``packing`` (:mod:`fvl.data.packing`): training rows of several samples, bin-packed to ``pack_tokens`` tokens each
+(null: ``max_length``); ``batch_size`` then counts packed rows per micro-batch. Validation stays unpacked.
 """
 
 from __future__ import annotations
@@ -87,12 +90,15 @@ class DataConfig:
     num_workers: int = 0
     pin_memory: bool = False
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    packing: bool = False  # several samples per row, padding-free (fvl.data.packing); batch_size then counts rows
+    pack_tokens: int | None = None  # a packed row's capacity in tokens (null: max_length)
     seed: int = 42
     num_scan_workers: int | None = None
     scan_cache: bool = True
     scan_cache_dir: str | None = None
     scan_cache_refresh: bool = False
     scan_cache_content_hash: bool = False
+    feature_cache: str | None = None  # directory of cached Florence-2 features (python -m fvl.cache_features)
 
     def __post_init__(self) -> None:
         _one_of("data.format", self.format, FORMATS)
@@ -106,6 +112,9 @@ class DataConfig:
         _positive("data.val_batch_size", self.val_batch_size, allow_none=True)
         _positive("data.max_length", self.max_length, allow_none=True)
         _positive("data.max_image_pixels", self.max_image_pixels, allow_none=True)
+        _positive("data.pack_tokens", self.pack_tokens, allow_none=True)
+        if self.packing and self.pack_tokens is None and self.max_length is None:
+            raise ValueError("data.packing=true needs a row capacity: set data.pack_tokens (or data.max_length).")
         if self.num_workers < 0:
             raise ValueError(f"data.num_workers={self.num_workers} must be >= 0.")
         try:

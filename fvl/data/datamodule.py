@@ -58,10 +58,12 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
-from fvl.data.collate import TrainCollator
+from fvl.data.collate import PackedCollator, TrainCollator
 from fvl.data.dataset import ConversationDataset
 from fvl.data.encoding import SampleEncoder
+from fvl.data.feature_store import FeatureStore
 from fvl.data.images import MAX_IMAGE_PIXELS, ImageProcessor, ImageSettings
+from fvl.data.packing import PackedRows, PackingSampler
 from fvl.data.resumable_loader import ResumableDataLoader, resume_position
 from fvl.data.sampler import LengthGroupedSampler
 from fvl.data.scanner import Scanner, ScanOptions
@@ -105,7 +107,8 @@ class FVLDataModule(L.LightningDataModule):
     counts image tokens; ``overlong``: truncate|drop, with ``max_drop_rate``. ``image_policy``: skip|raise for
     missing or corrupt images, with ``max_skip_rate``; ``max_image_pixels`` (None: no limit).
     ``sample_policy``: skip|raise for malformed records, with ``max_malformed_rate`` (module docstring).
-    ``sampler``: :class:`SamplerOptions` of the training split (validation is unshuffled).
+    ``sampler``: :class:`SamplerOptions` of the training split (validation is unshuffled). ``packing``: training
+    batches of ``batch_size`` packed rows of at most ``pack_tokens`` tokens (None: ``max_length``), :mod:`.packing`.
     ``synthetic``: options of :func:`~fvl.data.synthetic.ensure_synthetic`, to generate the demo set in
     ``prepare_data``. ``num_scan_workers`` (None: ``min(8, CPUs)``; 0 or 1: in-process), ``scan_cache``,
     ``scan_cache_dir``, ``scan_cache_refresh``, ``scan_cache_content_hash``: the up-front scan (module docstring).
@@ -143,8 +146,12 @@ class FVLDataModule(L.LightningDataModule):
         max_drop_rate: float = 0.01,
         max_malformed_rate: float = 0.01,
         max_image_pixels: int | None = MAX_IMAGE_PIXELS,
+        packing: bool = False,
+        pack_tokens: int | None = None,
+        feature_cache: FeatureStore | None = None,
     ) -> None:
         super().__init__()
+        self.feature_cache = feature_cache  # cached Florence-2 features (fvl.models.feature_cache.open_for_model)
         self.train_sources = _as_sources(train)
         self.val_sources = _as_sources(val)
         self.tokenizer = tokenizer
@@ -176,6 +183,10 @@ class FVLDataModule(L.LightningDataModule):
         self._prepared = False  # prepare_data ran in this process
         self._synced = False  # without a trainer: prepare_data ran on rank 0 of the node, ranks passed the barrier
         self.collator = TrainCollator(tokenizer.pad_token_id)
+        self.pack_tokens = (pack_tokens or max_length) if packing else None  # training rows' capacity (packing)
+        if packing and self.pack_tokens is None:
+            raise ValueError("packing=True needs a row capacity: set pack_tokens (or max_length).")
+        self.packed_collator = PackedCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, ConversationDataset] = {}
         self.samplers: dict[str, LengthGroupedSampler] = {}
 
@@ -228,6 +239,7 @@ class FVLDataModule(L.LightningDataModule):
                 seed=self.seed,
                 name=split,
                 scan=replace(self.scan_options, refresh=False),  # a refresh happens once, in prepare_data
+                feature_cache=self.feature_cache,
                 **self.faults,
             )
         return self.datasets[split]
@@ -253,10 +265,12 @@ class FVLDataModule(L.LightningDataModule):
     def _loader(self, split: str, batch_size: int, options: SamplerOptions) -> DataLoader:
         world_size, rank = self._world()
         dataset = self.datasets[split]
-        sampler = self.samplers[split] = LengthGroupedSampler(
+        packed = split == "train" and self.pack_tokens is not None
+        sampler = self.samplers[split] = (PackingSampler if packed else LengthGroupedSampler)(
             dataset.lengths,
             dataset.has_image,
             batch_size,
+            **({"pack_tokens": self.pack_tokens} if packed else {}),
             num_replicas=world_size,
             rank=rank,
             shuffle=options.shuffle,
@@ -267,10 +281,10 @@ class FVLDataModule(L.LightningDataModule):
             accumulate=self._accumulate() if split == "train" else 1,
         )
         return ResumableDataLoader(
-            dataset,
+            PackedRows(dataset) if packed else dataset,
             sampler=sampler,
             batch_size=None,
-            collate_fn=self.collator,
+            collate_fn=self.packed_collator if packed else self.collator,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=self.pin_memory,

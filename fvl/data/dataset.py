@@ -12,6 +12,10 @@ Each source's scan counts then pass :func:`~fvl.data.scan_checks.check_source_sc
 ``max_drop_rate`` (overlong drops) and ``max_malformed_rate``; the dataset's counts are logged, at WARNING when
 anything was skipped, dropped or truncated.
 
+With a ``feature_cache`` (:class:`~fvl.data.feature_store.FeatureStore`) image items carry the image's cached
+Florence-2 features as ``image_features`` ({name: (T, D)}) and ``pixel_values`` None; nothing is decoded, and an
+image the cache lacks raises :class:`~fvl.data.feature_store.MissingFeaturesError` naming it and the fill command.
+
 Images that pass the scan but fail to decode at load time (:func:`~fvl.data.images.load_image`, with at most
 ``max_image_pixels`` pixels) follow ``image_policy``:
 
@@ -36,6 +40,7 @@ import torch
 from torch.utils.data import Dataset
 
 from fvl.data.encoding import SampleEncoder
+from fvl.data.feature_store import FeatureStore
 from fvl.data.images import MAX_IMAGE_PIXELS, ImageLoadError, ImageProcessor, load_image
 from fvl.data.mixture import open_source, weighted_records
 from fvl.data.sampler import StepBatch
@@ -68,6 +73,7 @@ class ConversationDataset(Dataset):
         max_drop_rate: float = 0.01,
         max_malformed_rate: float = 0.01,
         max_image_pixels: int | None = MAX_IMAGE_PIXELS,
+        feature_cache: FeatureStore | None = None,
     ) -> None:
         if not sources:
             raise ValueError(f"dataset {name!r} has no sources")
@@ -80,6 +86,7 @@ class ConversationDataset(Dataset):
         self.max_skip_rate = max_skip_rate
         self.min_loads_for_rate = min_loads_for_rate
         self.max_image_pixels = max_image_pixels
+        self.feature_cache = feature_cache  # set: items carry cached image_features instead of pixel_values
         scanner = Scanner(encoder, image_policy, scan)
         options = scanner.options
         self.sources = [open_source(spec, options.cache_dir, options.content_hash) for spec in sources]
@@ -130,8 +137,10 @@ class ConversationDataset(Dataset):
         for attempt in range(_MAX_SUBSTITUTES):
             position, record = self.entries[entry]
             sample = self.sources[position].sample(record)
-            pixel_values = None
-            if sample.has_image:
+            pixel_values = features = None
+            if sample.has_image and self.feature_cache is not None:  # cached Florence-2 features, no decode
+                features = self.feature_cache.read(sample.image, sample.sample_id)
+            elif sample.has_image:
                 try:
                     pixel_values = self._load_pixels(sample.image)
                 except ImageLoadError as error:
@@ -143,6 +152,7 @@ class ConversationDataset(Dataset):
                 "input_ids": torch.tensor(encoded.input_ids, dtype=torch.long),
                 "labels": torch.tensor(encoded.labels, dtype=torch.long),
                 "pixel_values": pixel_values,
+                "image_features": features,
                 "sample_id": sample.sample_id,
             }
         raise ImageSkipRateError(

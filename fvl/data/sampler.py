@@ -107,42 +107,55 @@ class LengthGroupedSampler(DistributedSampler):
             self._resume = None  # a new epoch starts at its first batch
         super().set_epoch(epoch)
 
+    def _options(self) -> tuple:
+        """The batching options the fingerprint covers."""
+        return (self.batch_size, self.num_replicas, self.shuffle, self.seed, self.drop_last, self.megabatch_mult)
+
     def fingerprint(self) -> str:
         """A digest of everything that decides the batches: lengths, modalities and the batching options."""
         if self._fingerprint is not None:
             return self._fingerprint
         digest = hashlib.sha256()
-        options = (self.batch_size, self.num_replicas, self.shuffle, self.seed, self.drop_last, self.megabatch_mult)
-        digest.update(repr(options).encode())
+        digest.update(repr(self._options()).encode())
         digest.update(repr(self.lengths).encode())
         digest.update(repr(self.groups[0]).encode())
         self._fingerprint = digest.hexdigest()[:16]
         return self._fingerprint
 
-    def _group_steps(self, group: list[int], generator: torch.Generator) -> tuple[list[list[list[int]]], int]:
+    def _units(self, group: list[int], generator: torch.Generator) -> list:
+        """The group's samples in batching order (a packing sampler returns packed rows instead)."""
         if self.shuffle:
             group = [group[i] for i in torch.randperm(len(group), generator=generator).tolist()]
             megabatch = self.batch_size * self.num_replicas * self.megabatch_mult
         else:
             megabatch = max(len(group), 1)
-        ordered = [i for chunk in _chunks(group, megabatch) for i in sorted(chunk, key=lambda i: -self.lengths[i])]
-        batches = _chunks(ordered, self.batch_size)
+        return [i for chunk in _chunks(group, megabatch) for i in self._order_megabatch(chunk)]
+
+    def _order_megabatch(self, chunk: list[int]) -> list:
+        return sorted(chunk, key=lambda i: -self.lengths[i])
+
+    def _samples(self, batch: list) -> list[int]:
+        """The dataset indices of a batch of units."""
+        return batch
+
+    def _group_steps(self, group: list[int], generator: torch.Generator) -> tuple[list[list[list]], int]:
+        batches = _chunks(self._units(group, generator), self.batch_size)
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
-            dropped = len(batches.pop())
+            dropped = len(self._samples(batches.pop()))
         else:
             dropped = 0
         steps = _chunks(batches, self.num_replicas)
         if steps and len(steps[-1]) < self.num_replicas:
-            tail = [i for batch in steps.pop() for i in batch]
+            tail = [unit for batch in steps.pop() for unit in batch]
             if self.drop_last or len(tail) < self.num_replicas:
-                dropped += len(tail)
+                dropped += len(self._samples(tail))
             else:
                 steps.append([tail[r :: self.num_replicas] for r in range(self.num_replicas)])
         return steps, dropped
 
-    def _steps(self) -> list[list[list[int]]]:
+    def _steps(self) -> list[list[list]]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        steps: list[list[list[int]]] = []
+        steps: list[list[list]] = []
         self.dropped_last_epoch = 0
         for group in self.groups:
             group_steps, dropped = self._group_steps(group, generator)
@@ -152,15 +165,18 @@ class LengthGroupedSampler(DistributedSampler):
             steps = [steps[i] for i in torch.randperm(len(steps), generator=generator).tolist()]
         return steps
 
+    def _step_batch(self, batch: list, step_supervised_tokens: int | None) -> list[int]:
+        return batch if step_supervised_tokens is None else StepBatch(batch, step_supervised_tokens)
+
     def _batches(self) -> list[list[int]]:
         """This rank's batches of the epoch; :class:`StepBatch` lists when supervised counts are known."""
         steps = self._steps()
         if self.supervised is None:
-            return [step[self.rank] for step in steps]
+            return [self._step_batch(step[self.rank], None) for step in steps]
         batches = []
         for window in _chunks(steps, self.accumulate):
-            tokens = sum(self.supervised[i] for step in window for batch in step for i in batch)
-            batches += [StepBatch(step[self.rank], tokens) for step in window]
+            tokens = sum(self.supervised[i] for step in window for batch in step for i in self._samples(batch))
+            batches += [self._step_batch(step[self.rank], tokens) for step in window]
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:

@@ -2,7 +2,9 @@
 
 Batch contract (shared with ``fvl.data``): ``input_ids`` / ``attention_mask`` / ``labels`` (B, L) and
 ``pixel_values`` (N_img, 3, S, S) holding the images of the rows that contain ``<image>`` tokens, in row
-order (``None`` for a text-only batch, which skips the vision side entirely). Each row holds either no
+order (``None`` for a text-only batch, which skips the vision side entirely), or instead ``image_features``
+({name: (N_img, T, D)}, Florence-2's cached named features, :mod:`fvl.models.feature_cache`; only while
+Florence-2 is frozen), which skip running it. Each row holds either no
 image token or exactly ``num_image_tokens`` of them; anything else raises an error naming the sample.
 
 An exported model is a directory that :meth:`FlorenceVL.from_pretrained` loads with one call:
@@ -91,9 +93,17 @@ class FlorenceVL(nn.Module):
         return self.llm.config.get_text_config().hidden_size
 
     # ---- forward ----------------------------------------------------------------------------------------------
-    def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """(N, 3, S, S) → visual tokens in LLM space, (N, num_image_tokens, hidden)."""
+    def encode_images(
+        self, pixel_values: torch.Tensor | None, image_features: Mapping[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """(N, 3, S, S) → visual tokens in LLM space, (N, num_image_tokens, hidden). ``image_features`` (Florence-2's
+        named features, e.g. from :mod:`fvl.models.feature_cache`) replace running the frozen vision tower."""
         vision_trainable = any(p.requires_grad for p in self.vision.parameters())
+        if image_features is not None:
+            if vision_trainable:
+                raise ValueError("image_features skip Florence-2, which has trainable parameters here; freeze it.")
+            dtype = next(self.fusion.parameters(), next(self.projector.parameters())).dtype
+            return self.projector(self.fusion({name: value.to(dtype) for name, value in image_features.items()}))
         with torch.set_grad_enabled(torch.is_grad_enabled() and vision_trainable):
             features = self.vision(pixel_values)
         return self.projector(self.fusion(features))
@@ -103,33 +113,46 @@ class FlorenceVL(nn.Module):
         input_ids: torch.Tensor,
         pixel_values: torch.Tensor | None = None,
         sample_ids: Sequence[str] | None = None,
+        image_features: Mapping[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """LLM input embeddings with the visual tokens scattered in at the ``<image>`` positions."""
         image_mask = input_ids == self.image_token_id
-        self._check_placeholders(image_mask, pixel_values, sample_ids)
+        images = pixel_values if image_features is None else next(iter(image_features.values()))
+        self._check_placeholders(image_mask, images, sample_ids)
         embed = self.llm.get_input_embeddings()
         embeds = embed(input_ids.masked_fill(image_mask, 0))
-        if pixel_values is None:
+        if images is None:
             return embeds
-        visual = self.encode_images(pixel_values).to(embeds.dtype)
+        visual = self.encode_images(pixel_values, image_features).to(embeds.dtype)
         return embeds.masked_scatter(image_mask.unsqueeze(-1), visual)
 
     def _check_placeholders(
-        self, image_mask: torch.Tensor, pixel_values: torch.Tensor | None, sample_ids: Sequence[str] | None
+        self,
+        image_mask: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        sample_ids: Sequence[str] | Sequence[Sequence[str]] | None,
     ) -> None:
+        """Each sample holds no image token or exactly ``num_image_tokens``; a packed row (its ``sample_ids`` a list
+        of the row's samples) holds a multiple of it, at most one image per sample."""
         counts = image_mask.sum(dim=1).tolist()
+        images = 0
         for row, count in enumerate(counts):
-            if count not in (0, self.num_image_tokens):
-                name = sample_ids[row] if sample_ids is not None else f"batch row {row}"
+            name = sample_ids[row] if sample_ids is not None else f"batch row {row}"
+            packed = isinstance(name, (list, tuple))
+            if count % self.num_image_tokens or count > (len(name) if packed else 1) * self.num_image_tokens:
+                what = f"Packed samples {list(name)!r} have" if packed else f"Sample {name!r} has"
                 raise ValueError(
-                    f"Sample {name!r} has {count} image placeholder tokens but the model produces "
+                    f"{what} {count} image placeholder tokens but the model produces "
                     f"{self.num_image_tokens} visual tokens per image. Tokenize with this model's num_image_tokens "
                     "(the data pipeline expands <image> to it) and do not truncate through image tokens."
                 )
-        with_image = sum(1 for c in counts if c)
+            images += count // self.num_image_tokens
         given = 0 if pixel_values is None else pixel_values.shape[0]
-        if with_image != given:
-            raise ValueError(f"{with_image} rows contain <image> tokens but {given} images were given.")
+        if images != given:
+            raise ValueError(
+                f"{images} rows contain <image> tokens but {given} images were given (a packed row counts once "
+                "per image it holds)."
+            )
 
     def forward(
         self,
@@ -137,10 +160,25 @@ class FlorenceVL(nn.Module):
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         pixel_values: torch.Tensor | None = None,
-        sample_ids: Sequence[str] | None = None,
+        sample_ids: Sequence[str] | Sequence[Sequence[str]] | None = None,
+        position_ids: torch.Tensor | None = None,
+        image_features: Mapping[str, torch.Tensor] | None = None,
         **llm_kwargs: Any,
     ):
-        embeds = self.embed_inputs(input_ids, pixel_values, sample_ids)
+        """The LLM's output. With ``position_ids`` (packed rows, :class:`~fvl.data.collate.PackedCollator`) the
+        ``attention_mask`` is not passed on: transformers then bounds attention to each sample from the position
+        restarts (a block-diagonal causal mask for sdpa/eager; for flash attention, whose variable-length path in
+        transformers takes one row only, the rows are flattened into one and the logits shaped back)."""
+        embeds = self.embed_inputs(input_ids, pixel_values, sample_ids, image_features)
+        if position_ids is not None:
+            rows = embeds.shape[:2]
+            if "flash" in str(self.llm.config._attn_implementation):
+                embeds, position_ids = embeds.reshape(1, -1, embeds.shape[-1]), position_ids.reshape(1, -1)
+                labels = None if labels is None else labels.reshape(1, -1)
+            packed = {"position_ids": position_ids, "use_cache": False}
+            out = self.llm(inputs_embeds=embeds, labels=labels, **packed, **llm_kwargs)
+            out.logits = out.logits.reshape(*rows, -1)
+            return out
         return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, **llm_kwargs)
 
     @torch.no_grad()

@@ -20,8 +20,10 @@ from lightning.pytorch.strategies import DeepSpeedStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from fvl.data.datamodule import FVLDataModule
+from fvl.models.feature_cache import image_settings_of, open_for_model
 from fvl.models.florence_vl import FlorenceVL
 from fvl.training.checkpoint_io import IntactCheckpointIO
+from fvl.training.config import ConfigError
 from fvl.training.continued_log import ContinuedLog
 from fvl.training.data_report import DataReport
 from fvl.training.nonfinite import NonFiniteGuard
@@ -41,6 +43,12 @@ def build_datamodule(data: Mapping[str, Any], model: FlorenceVL) -> FVLDataModul
     options.pop("prompt_suffix", None)  # recorded in the model (input_format), not used to build batches
     image = {**(options.pop("image", None) or {}), "size": model.image_size}
     image.update(mean=list(model.image_mean), std=list(model.image_std))
+    if options.get("feature_cache"):  # refused unless Florence-2 is frozen; the key needs the model
+        settings = image_settings_of(model, image.get("policy", "square"))
+        try:
+            options["feature_cache"] = open_for_model(options["feature_cache"], model, settings)
+        except (ValueError, KeyError) as error:
+            raise ConfigError(f"data.feature_cache: {error}") from error
     return FVLDataModule(tokenizer=model.tokenizer, num_image_tokens=model.num_image_tokens, image=image, **options)
 
 

@@ -144,7 +144,9 @@ class FlorenceVLModule(LightningModule):
             attention_mask=batch["attention_mask"],
             labels=batch["labels"],
             pixel_values=batch.get("pixel_values"),
+            image_features=batch.get("image_features"),
             sample_ids=batch.get("sample_ids"),
+            position_ids=batch.get("position_ids"),
             **extra,
         )
 
