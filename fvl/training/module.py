@@ -20,15 +20,13 @@ as hyper-parameters, and an architecture snapshot, so a ``.ckpt`` alone rebuilds
   global batch, whatever its split. ``micro_batch_mean``: the reference's (HF Trainer's) mean per micro-batch,
   whose token weighting depends on the split;
 * per-step logs: ``train/loss`` (this micro-batch's token mean, whatever the reduction), ``train/supervised_frac``
-  (supervised / real tokens), ``train/padding_frac`` (pad / all positions), ``train/tokens_per_s`` (real tokens
-  of this device per second of wall time, data loading included); learning rates come from
-  ``LearningRateMonitor``;
+  (supervised / real tokens), ``train/padding_frac`` (pad / all positions); throughput and MFU come from
+  :class:`~fvl.training.throughput.ThroughputLog`, learning rates from ``LearningRateMonitor``;
 * the training plan, printed once at the start (:mod:`fvl.training.plan`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -104,8 +102,6 @@ class FlorenceVLModule(LightningModule):
         self.configure_stage(stage)
         if activation_checkpointing:
             self.model.enable_activation_checkpointing()
-        self._clock: float | None = None
-        self._batch_tokens = 0
 
     # ---- stage hooks ------------------------------------------------------------------------------------------
     def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
@@ -172,7 +168,6 @@ class FlorenceVLModule(LightningModule):
         self.log("train/loss", shown, on_step=True, prog_bar=True, batch_size=size)
         self.log("train/supervised_frac", stats["supervised_frac"], on_step=True, batch_size=size)
         self.log("train/padding_frac", stats["padding_frac"], on_step=True, batch_size=size)
-        self._batch_tokens = int(stats["tokens"])
         return loss
 
     def validation_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
@@ -181,16 +176,6 @@ class FlorenceVLModule(LightningModule):
         weight = int(predicted_tokens(batch["labels"]))
         self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=max(weight, 1), sync_dist=True)
         return loss
-
-    # ---- throughput -------------------------------------------------------------------------------------------
-    def on_train_epoch_start(self) -> None:
-        self._clock = time.perf_counter()
-
-    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
-        now = time.perf_counter()
-        if self._clock is not None and now > self._clock:
-            self.log("train/tokens_per_s", self._batch_tokens / (now - self._clock), on_step=True, batch_size=1)
-        self._clock = now
 
     # ---- optimisation -----------------------------------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, Any]:

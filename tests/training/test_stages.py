@@ -68,7 +68,7 @@ def test_lora_trains_only_adapters_and_projector(tiny):
     assert any(".lora_B." in name for name in moved) and any(name.startswith("projector.") for name in moved)
 
 
-def test_every_step_logs_loss_token_fractions_and_throughput(tiny):
+def test_every_step_logs_loss_and_token_fractions(tiny):
     module = tiny.module("finetune")
     trainer = tiny.trainer(1)
     trainer.fit(module, train_dataloaders=tiny.batches(module.model, 1))
@@ -77,7 +77,6 @@ def test_every_step_logs_loss_token_fractions_and_throughput(tiny):
     assert metrics["train/padding_frac"].item() == pytest.approx(2 / 48)
     assert metrics["train/supervised_frac"].item() == pytest.approx(22 / 46)
     assert metrics["train/loss"].item() > 0
-    assert metrics["train/tokens_per_s"].item() > 0
 
 
 def test_plan_states_trainable_parts_learning_rates_and_effective_batch(tiny):
