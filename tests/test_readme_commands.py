@@ -163,7 +163,7 @@ def hydra_overrides(command: str, cwd: Path) -> list[str]:
     for name in ("MODELS", "DATA", "HEAD"):
         command = command.replace(f"${name}", env[name])
     words = shlex.split(command)
-    script = next(i for i, word in enumerate(words) if word.endswith(".py"))
+    script = next(i for i, word in enumerate(words) if word.endswith(".py") or word == "fvl.cache_features")
     return [word for word in words[script + 1 :] if word != "-m"]
 
 
@@ -216,7 +216,7 @@ def validate_only(command: str, cwd: Path) -> None:
 
 def run_command(command: str, cwd: Path) -> subprocess.CompletedProcess:
     command = resolve_placeholders(command, cwd)
-    if command.startswith("python train.py"):
+    if command.startswith(("python train.py", "python -m fvl.cache_features")):  # the latter composes train.yaml
         command += " " + " ".join(shlex.quote(o) for o in train_shrink(hydra_overrides(command, cwd), cwd))
     elif "evaluate.py" in command:
         command += " " + " ".join(EVALUATE)
@@ -275,11 +275,17 @@ def check_resume(cwd: Path, result: subprocess.CompletedProcess) -> None:
 
 
 # What a command must leave behind, beyond exiting 0: (a pattern of the command, check).
+def check_feature_cache(cwd: Path, result: subprocess.CompletedProcess) -> None:
+    """The finetune run read the features the cache command wrote: nothing ran Florence-2."""
+    assert re.search(r"read from the cache \S*feature_cache/\w+ \(float16, \d+ images\)", result.stdout + result.stderr)
+
+
 CHECKS = [
     (r"-m model/fusion=channel_concat", check_fusion_sweep),
     (r"^python train.py data=llava_finetune", check_own_data),
     (r"trainer=ddp_cpu", check_ddp),
     (r"ckpt_path=", check_resume),
+    (r"^python train.py .*data.feature_cache=", check_feature_cache),
 ]
 
 

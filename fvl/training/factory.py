@@ -8,6 +8,7 @@ nodes (lightning-hydra-template style); a node set to ``null`` is left out. The 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from fvl.training.resume import LAST_CHECKPOINT
 from fvl.training.step_seed import StepSeed
 from fvl.training.strategy import build_strategy
 
+log = logging.getLogger(__name__)
+
 
 def to_plain(node: Any) -> Any:
     """A resolved plain-Python copy of a config node (dicts and lists), or the value itself."""
@@ -46,9 +49,15 @@ def build_datamodule(data: Mapping[str, Any], model: FlorenceVL) -> FVLDataModul
     if options.get("feature_cache"):  # refused unless Florence-2 is frozen; the key needs the model
         settings = image_settings_of(model, image.get("policy", "square"))
         try:
-            options["feature_cache"] = open_for_model(options["feature_cache"], model, settings)
+            store = options["feature_cache"] = open_for_model(options["feature_cache"], model, settings)
         except (ValueError, KeyError) as error:
             raise ConfigError(f"data.feature_cache: {error}") from error
+        log.info(
+            "Vision: Florence-2's features are read from the cache %s (%s, %d images); Florence-2 does not run",
+            store.directory,
+            store.manifest()["dtype"],
+            len(store.index()),
+        )
     return FVLDataModule(tokenizer=model.tokenizer, num_image_tokens=model.num_image_tokens, image=image, **options)
 
 
