@@ -26,11 +26,10 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import datasets
 import numpy as np
@@ -40,6 +39,7 @@ from datasets.arrow_writer import ArrowWriter
 from filelock import FileLock
 
 from fvl.data.scan_key import data_fingerprint, key_digest
+from fvl.files import replace_atomically
 
 log = logging.getLogger(__name__)
 
@@ -140,28 +140,21 @@ def _load(target: Path, path: Path, content_hash: bool) -> RowTable | None:
 
 
 def convert_rows(rows: Iterable[Row], target: Path, identity: dict[str, Any]) -> None:
-    """Write ``rows`` and ``identity`` to the Arrow file ``target``, atomically (module docstring)."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(descriptor)
-    try:
-        writer = ArrowWriter(features=ROW_FEATURES, path=temporary, fingerprint=json.dumps(identity, sort_keys=True))
-        with writer:
-            batch: dict[str, list[Any]] = {name: [] for name in ROW_FEATURES}
-            for row in rows:
-                for column, value in zip(batch.values(), row, strict=True):
-                    column.append(value)
-                if len(batch["text"]) >= _BATCH_ROWS:
-                    writer.write_batch(batch)
-                    batch = {name: [] for name in ROW_FEATURES}
-            writer.write_batch(batch)
-            writer.finalize()
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; others sharing the data directory may read it
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``rows`` and ``identity`` to ``target`` atomically (:func:`~fvl.files.replace_atomically`)."""
+
+    def write(stream: IO[bytes]) -> None:
+        writer = ArrowWriter(features=ROW_FEATURES, stream=stream, fingerprint=json.dumps(identity, sort_keys=True))
+        batch: dict[str, list[Any]] = {name: [] for name in ROW_FEATURES}
+        for row in rows:
+            for column, value in zip(batch.values(), row, strict=True):
+                column.append(value)
+            if len(batch["text"]) >= _BATCH_ROWS:
+                writer.write_batch(batch)
+                batch = {name: [] for name in ROW_FEATURES}
+        writer.write_batch(batch)
+        writer.finalize(close_stream=False)
+
+    replace_atomically(target, write)
 
 
 def rows_file_name(path: Path) -> str:
