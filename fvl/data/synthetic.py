@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from fvl.constants import IMAGE_TOKEN
 from fvl.data.synthetic_questions import QUESTION_TYPES, BalancedStream, follow_up
 from fvl.data.synthetic_scene import SHAPES, WORDS, Scene, draw_scene, random_shapes
@@ -216,12 +218,15 @@ def ensure_synthetic(root: str | os.PathLike, **options: Any) -> SyntheticPaths:
     """The dataset under ``root`` with these options (see :class:`SyntheticOptions`), generated only if needed."""
     wanted = SyntheticOptions(**options)
     paths = SyntheticPaths.under(root)
-    if paths.stats.is_file():
-        recorded = json.loads(paths.stats.read_text(encoding="utf-8"))
-        same = recorded.get("options") == asdict(wanted) and recorded.get("generator_version") == GENERATOR_VERSION
-        if same and all(p.exists() for p in (paths.captions, paths.instruct, paths.eval)):
-            return paths
-    return generate(root, wanted)
+    paths.root.parent.mkdir(parents=True, exist_ok=True)
+    # Runs started together (a parallel sweep, DDP ranks) wait for the first one's generation instead of racing it.
+    with FileLock(paths.root.parent / f".{paths.root.name}.lock"):
+        if paths.stats.is_file():
+            recorded = json.loads(paths.stats.read_text(encoding="utf-8"))
+            same = recorded.get("options") == asdict(wanted) and recorded.get("generator_version") == GENERATOR_VERSION
+            if same and all(p.exists() for p in (paths.captions, paths.instruct, paths.eval)):
+                return paths
+        return generate(root, wanted)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 from collections import Counter
 from pathlib import Path
@@ -97,6 +98,20 @@ def test_ensure_generates_only_when_missing_or_changed(tmp_path: Path) -> None:
     assert paths.stats.exists() and (paths.images / "inst-00000.png").exists()
     ensure_synthetic(tmp_path, **{**SMALL, "num_eval": 30})
     assert len(json.loads(paths.eval.read_text())) == 30
+
+
+def test_runs_started_together_generate_the_set_once(tmp_path: Path) -> None:
+    root = tmp_path / "synthetic"
+    context = multiprocessing.get_context("fork")
+    with context.Pool(3) as pool:
+        results = pool.starmap(_ensure_and_stamp, [(str(root),)] * 3)
+    assert len({stamp for _, stamp in results}) == 1  # one generation, which the others waited for and reused
+    assert all(count == SMALL["num_instruct"] for count, _ in results)
+
+
+def _ensure_and_stamp(root: str) -> tuple[int, int]:
+    paths = ensure_synthetic(root, **SMALL)
+    return len(json.loads(paths.instruct.read_text())), paths.stats.stat().st_mtime_ns
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
