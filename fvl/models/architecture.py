@@ -68,6 +68,8 @@ def rebuild(spec: ModelSpec, architecture: dict[str, Any]) -> FlorenceVL:
             config=architecture["llm_config"], attn_implementation=spec.llm.attn_implementation, dtype=spec.llm.dtype
         )
     tokenizer = tokenizer_from_files(architecture["llm_tokenizer"])
-    model = FlorenceVL(encoder, llm, tokenizer, spec.fusion.name, features, spec.projector.name)
+    model = FlorenceVL(
+        encoder, llm, tokenizer, spec.fusion.name, features, spec.projector.name, spec.fusion.feature_norm
+    )
     model.spec = spec.to_dict()
     return model.to(llm.dtype)

@@ -104,7 +104,9 @@ def build_model(spec: ModelSpec | Mapping[str, Any]) -> FlorenceVL:
     features = list(spec.fusion.features)
     encoder = build_vision(spec.vision, features)
     language_model, tokenizer = build_llm(spec.llm)
-    model = FlorenceVL(encoder, language_model, tokenizer, spec.fusion.name, features, spec.projector.name)
+    model = FlorenceVL(
+        encoder, language_model, tokenizer, spec.fusion.name, features, spec.projector.name, spec.fusion.feature_norm
+    )
     check_widths(spec, model)
     model.spec = spec.to_dict()
     return model.to(language_model.dtype)

@@ -58,10 +58,12 @@ class FlorenceVL(nn.Module):
         fusion: str = "channel_concat",
         features: Sequence[str] | None = None,
         projector: str = "mlp3x_gelu",
+        feature_norm: str | None = None,
     ) -> None:
         super().__init__()
         self.vision = vision
-        self.fusion = build_fusion(fusion, features or vision.feature_names, vision.feature_dim, vision.num_tokens)
+        names = features or vision.feature_names
+        self.fusion = build_fusion(fusion, names, vision.feature_dim, vision.num_tokens, feature_norm)
         self.projector = build_projector(projector, self.fusion.out_dim, llm.config.get_text_config().hidden_size)
         self.llm = llm
         self.tokenizer = tokenizer
@@ -223,7 +225,11 @@ class FlorenceVL(nn.Module):
                 "image_size": self.vision.image_size,
                 "prompt_length": self.vision.prompt_length,
             },
-            "fusion": {"name": self.fusion.name, "features": list(self.fusion.features)},
+            "fusion": {
+                "name": self.fusion.name,
+                "features": list(self.fusion.features),
+                "feature_norm": self.fusion.feature_norm,
+            },
             "projector": self.projector_name,
             "image": {"size": self.image_size, "mean": list(self.image_mean), "std": list(self.image_std)},
             "num_image_tokens": self.num_image_tokens,
@@ -280,7 +286,9 @@ class FlorenceVL(nn.Module):
         )
         tokenizer = load_tokenizer(directory / "llm")
         fusion = config["fusion"]
-        model = cls(vision, llm, tokenizer, fusion["name"], fusion["features"], config["projector"])
+        model = cls(
+            vision, llm, tokenizer, fusion["name"], fusion["features"], config["projector"], fusion.get("feature_norm")
+        )
         model.restore_input_format(config.get("input_format"))
         model.spec = config.get("spec")
         connector = load_file(str(directory / CONNECTOR_FILE))

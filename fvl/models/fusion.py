@@ -10,6 +10,13 @@ width ``out_dim`` and token count ``num_tokens``. Register a new one with ``@reg
 * ``adaptive``       — per-token softmax weights over the features, predicted from the features
                        themselves, then a weighted sum → (N, D). The gate starts at zero, i.e. exactly
                        ``average``, and learns where to lean on depth (V) or on a prompt's breadth feature.
+
+``feature_norm="batch"`` (any strategy) first standardises each feature per channel with its own BatchNorm
+(batch statistics while training, running statistics in eval mode, both saved with the connector). Florence-2
+features are mostly one vector shared by every image (measured on the tiny demo model: 92 % of a token's
+energy; the colour of the shape under it is 0.5 %), so an LLM that learns from scratch reads where things are
+long before it reads what they are; standardising removes the shared vector. Off by default (the paper's
+connector has no norm).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import torch
 from torch import nn
 
 FUSIONS: dict[str, type[Fusion]] = {}
+FEATURE_NORMS = (None, "batch")
 
 
 def register_fusion(name: str) -> Callable[[type[Fusion]], type[Fusion]]:
@@ -36,8 +44,12 @@ class Fusion(nn.Module):
 
     name = "base"
 
-    def __init__(self, features: Sequence[str], feature_dim: int, feature_tokens: int) -> None:
+    def __init__(
+        self, features: Sequence[str], feature_dim: int, feature_tokens: int, feature_norm: str | None = None
+    ) -> None:
         super().__init__()
+        if feature_norm not in FEATURE_NORMS:
+            raise ValueError(f"Unknown feature_norm {feature_norm!r}; use one of {list(FEATURE_NORMS)}.")
         if not features:
             raise ValueError("A fusion needs at least one feature, e.g. features=[depth].")
         if len(set(features)) != len(features):
@@ -45,6 +57,8 @@ class Fusion(nn.Module):
         self.features = tuple(features)
         self.feature_dim = feature_dim
         self.feature_tokens = feature_tokens
+        self.feature_norm = feature_norm
+        self.norms = nn.ModuleDict({name: nn.BatchNorm1d(feature_dim) for name in features}) if feature_norm else None
 
     @property
     def out_dim(self) -> int:
@@ -58,10 +72,13 @@ class Fusion(nn.Module):
         missing = [name for name in self.features if name not in features]
         if missing:
             raise KeyError(f"Fusion '{self.name}' needs features {missing}, but the encoder gave {sorted(features)}.")
-        return [features[name] for name in self.features]
+        if self.norms is None:
+            return [features[name] for name in self.features]
+        return [self.norms[name](features[name].flatten(0, 1)).view_as(features[name]) for name in self.features]
 
     def extra_repr(self) -> str:
-        return f"features={list(self.features)}, out_dim={self.out_dim}, num_tokens={self.num_tokens}"
+        norm = f", feature_norm={self.feature_norm}" if self.feature_norm else ""
+        return f"features={list(self.features)}, out_dim={self.out_dim}, num_tokens={self.num_tokens}{norm}"
 
 
 @register_fusion("channel_concat")
@@ -94,8 +111,10 @@ class Average(Fusion):
 class Adaptive(Fusion):
     """Per-token convex combination of the features with weights from a zero-initialised linear gate."""
 
-    def __init__(self, features: Sequence[str], feature_dim: int, feature_tokens: int) -> None:
-        super().__init__(features, feature_dim, feature_tokens)
+    def __init__(
+        self, features: Sequence[str], feature_dim: int, feature_tokens: int, feature_norm: str | None = None
+    ) -> None:
+        super().__init__(features, feature_dim, feature_tokens, feature_norm)
         self.norm = nn.LayerNorm(feature_dim * len(self.features))
         self.gate = nn.Linear(feature_dim * len(self.features), len(self.features))
         nn.init.zeros_(self.gate.weight)
@@ -103,15 +122,20 @@ class Adaptive(Fusion):
 
     def weights(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Fusion weights (B, N, F), summing to one over the features; useful to inspect what was learned."""
-        stacked = torch.cat(self.select(features), dim=-1)
-        return self.gate(self.norm(stacked)).softmax(dim=-1)
+        return self._weights(self.select(features))
+
+    def _weights(self, selected: list[torch.Tensor]) -> torch.Tensor:
+        return self.gate(self.norm(torch.cat(selected, dim=-1))).softmax(dim=-1)
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        stacked = torch.stack(self.select(features), dim=-1)  # (B, N, D, F)
-        return (stacked * self.weights(features).unsqueeze(2)).sum(dim=-1)
+        selected = self.select(features)  # once: with feature_norm, each call updates the running statistics
+        stacked = torch.stack(selected, dim=-1)  # (B, N, D, F)
+        return (stacked * self._weights(selected).unsqueeze(2)).sum(dim=-1)
 
 
-def build_fusion(name: str, features: Sequence[str], feature_dim: int, feature_tokens: int) -> Fusion:
+def build_fusion(
+    name: str, features: Sequence[str], feature_dim: int, feature_tokens: int, feature_norm: str | None = None
+) -> Fusion:
     if name not in FUSIONS:
         raise ValueError(f"Unknown fusion '{name}'. Choose one of {sorted(FUSIONS)} (model/fusion=<name>).")
-    return FUSIONS[name](features, feature_dim, feature_tokens)
+    return FUSIONS[name](features, feature_dim, feature_tokens, feature_norm)

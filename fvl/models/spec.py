@@ -21,7 +21,7 @@ from typing import Any, get_type_hints
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, DEPTH
-from fvl.models.fusion import FUSIONS
+from fvl.models.fusion import FEATURE_NORMS, FUSIONS
 from fvl.models.projector import projector_depth
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -99,9 +99,12 @@ class FusionSpec:
 
     name: str = "channel_concat"
     features: list[str] = field(default_factory=lambda: [DEPTH, *DEFAULT_PROMPTS])
+    # `batch`: standardise each feature per channel (BatchNorm) before fusing; see fvl/models/fusion.py.
+    feature_norm: str | None = None
 
     def __post_init__(self) -> None:
         _choice("model.fusion.name", self.name, tuple(sorted(FUSIONS)))
+        _choice("model.fusion.feature_norm", self.feature_norm, FEATURE_NORMS)
         if not self.features or len(set(self.features)) != len(self.features):
             raise ValueError(f"model.fusion.features={list(self.features)} must be a non-empty list without repeats.")
 

@@ -31,12 +31,12 @@ def hf_florence(florence_dir):
 def make_vlm():
     """Factory: a tiny FlorenceVL (random weights, seeded) with the given fusion."""
 
-    def make(fusion: str = "channel_concat", features=None, seed: int = 0):
+    def make(fusion: str = "channel_concat", features=None, seed: int = 0, feature_norm=None):
         torch.manual_seed(seed)
         return build_florence_vl(
             {"tiny": True, "image_size": IMAGE_SIZE},
             {"tiny": True, "hidden_size": 64},
-            {"name": fusion, "features": features},
+            {"name": fusion, "features": features, "feature_norm": feature_norm},
             "mlp2x_gelu",
         )
 

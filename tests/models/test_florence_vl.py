@@ -105,6 +105,22 @@ def test_export_then_load_gives_identical_logits(make_vlm, image_size, tmp_path,
     assert loaded.tokenizer.convert_tokens_to_ids("<image>") == model.image_token_id
 
 
+def test_feature_norm_statistics_travel_with_the_export(make_vlm, image_size, tmp_path):
+    model = make_vlm(feature_norm="batch").train()
+    with torch.no_grad():  # update the running statistics away from their initial (0, 1)
+        model.encode_images(torch.randn(4, 3, image_size, image_size))
+    model.eval()
+    ids = torch.tensor([prompt_ids(model, "What colour?", True)])
+    pixels = torch.randn(1, 3, image_size, image_size)
+    model.save_pretrained(tmp_path)
+    loaded = FlorenceVL.from_pretrained(tmp_path).eval()
+    assert loaded.fusion.feature_norm == "batch"
+    torch.testing.assert_close(loaded.fusion.norms["depth"].running_mean, model.fusion.norms["depth"].running_mean)
+    assert model.fusion.norms["depth"].running_mean.abs().sum() > 0
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids, pixel_values=pixels).logits, model(ids, pixel_values=pixels).logits)
+
+
 def test_depth_only_model_runs_no_prompts(make_vlm, image_size):
     model = make_vlm(features=["depth"])
     assert model.vision.encoder is None and model.vision.prompts == {}

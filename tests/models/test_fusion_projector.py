@@ -52,6 +52,31 @@ def test_adaptive_starts_as_average_and_learns_weights():
     assert adaptive.weights(feats)[..., 0].mean() > 0.25
 
 
+@pytest.mark.parametrize("name", sorted(FUSIONS))
+def test_feature_norm_standardises_each_feature_then_keeps_running_statistics(name):
+    # Features that are mostly one shared vector (as Florence-2's are): offset 5, spread 0.1 per channel.
+    shared = torch.linspace(-5, 5, 8)
+    feats = {key: shared + 0.1 * value for key, value in features(batch=16).items()}
+    fusion = build_fusion(name, ALL, 8, 17, feature_norm="batch").train()
+    normalised = fusion.select(feats)
+    for value in normalised:  # zero mean and unit variance per channel over images × tokens
+        torch.testing.assert_close(value.mean(dim=(0, 1)), torch.zeros(8), atol=1e-4, rtol=0)
+        torch.testing.assert_close(value.std(dim=(0, 1), correction=0), torch.ones(8), atol=1e-3, rtol=0)
+    for _ in range(200):  # the running statistics converge to the data's
+        fusion(feats)
+    fusion.eval()
+    single = {key: value[:1] for key, value in feats.items()}
+    # In eval mode one image gives what it gives inside the batch: no batch dependence at inference.
+    torch.testing.assert_close(fusion(single), fusion(feats)[:1])
+    torch.testing.assert_close(fusion.select(feats)[0], normalised[0], atol=1e-3, rtol=5e-3)  # running var is unbiased
+
+
+def test_feature_norm_is_off_by_default_and_checked():
+    assert build_fusion("channel_concat", ALL, 8, 17).norms is None
+    with pytest.raises(ValueError, match="feature_norm"):
+        build_fusion("channel_concat", ALL, 8, 17, feature_norm="layer")
+
+
 def test_missing_feature_and_unknown_names_raise():
     with pytest.raises(KeyError, match="ocr"):
         build_fusion("average", ["ocr"], 8, 17)({"depth": torch.zeros(1, 17, 8)})
