@@ -117,6 +117,17 @@ class FlorenceVLModule(LightningModule):
         """The model as it should be exported (the finetuning stage merges LoRA here)."""
         return self.model
 
+    def extra_parameter_groups(self) -> list[dict[str, Any]]:
+        """Optimizer groups of trainable modules outside the FlorenceVL (e.g. a stage's own head)."""
+        return []
+
+    def extra_plan_rows(self) -> list[tuple[str, int, int, str]]:
+        """(part, parameters, trainable, state) rows of those modules, for the training plan."""
+        return []
+
+    # A stage whose loss is always reduced one way names it here (None: optim.loss_reduction decides).
+    loss_reduction: str | None = None
+
     # ---- checkpoints ------------------------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Add the architecture snapshot, so the ``.ckpt`` alone rebuilds the model (:mod:`fvl.models.loading`)."""
@@ -187,6 +198,8 @@ class FlorenceVLModule(LightningModule):
             eps=optim.get("eps", 1e-8),
             weight_decay=optim.get("weight_decay", 0.0),
         )
+        for group in self.extra_parameter_groups():
+            optimizer.add_param_group(group)
         schedule = build_cosine_schedule(optimizer, self.trainer.estimated_stepping_batches, optim["warmup_ratio"])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 

@@ -55,7 +55,7 @@ def part_rows(module: FlorenceVLModule) -> list[tuple[str, int, int, str]]:
         else:
             state = "no trainable parameters"
         rows.append((part, total, trainable, state))
-    return rows
+    return rows + module.extra_plan_rows()
 
 
 def optimizer_lines(trainer: Trainer, warmup_ratio: float) -> list[str]:
@@ -102,7 +102,7 @@ def format_plan(module: FlorenceVLModule, trainer: Trainer) -> str:
         f"Batch: {batch if batch is not None else '?'} per device × {accumulation} accumulation × {devices} devices "
         f"× {nodes} nodes = {effective} samples per optimizer step"
     )
-    lines.append(LOSS_LINES[optim.get("loss_reduction", "global_token_mean")])
+    lines.append(LOSS_LINES[module.loss_reduction or optim.get("loss_reduction", "global_token_mean")])
     accelerator = type(trainer.accelerator).__name__.replace("Accelerator", "").lower()
     lines.append(
         f"Hardware: {devices} × {accelerator} per node, strategy {type(trainer.strategy).__name__}, "

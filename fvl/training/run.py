@@ -72,10 +72,13 @@ def check_activation_checkpointing(cfg: DictConfig) -> None:
 
 def pre_stage_config(cfg: DictConfig) -> DictConfig:
     """This run's config with ``pre_stage`` merged over it, writing to ``<run dir>/pre_stage``. Interpolations in
-    ``pre_stage`` resolve against this run's config first (``${data.synthetic}`` there means this run's data)."""
-    first = OmegaConf.merge(cfg, OmegaConf.to_container(cfg.pre_stage, resolve=True))
+    ``pre_stage`` resolve against this run's config first (``${data.synthetic}`` there means this run's data).
+    A ``pre_stage`` inside it is that stage's own earlier stage (run before it, in ``pre_stage/pre_stage``)."""
+    partial = OmegaConf.to_container(cfg.pre_stage, resolve=True)
+    nested = partial.pop("pre_stage", None)
+    first = OmegaConf.merge(cfg, partial)
     with open_dict(first):
-        first.pre_stage = None
+        first.pre_stage = nested
         first.ckpt_path = None
         first.paths.output_dir = str(Path(cfg.paths.output_dir) / PRE_STAGE_DIR)
     return first
@@ -164,19 +167,22 @@ def fit_stage(cfg: DictConfig) -> StageResult:
 def train(cfg: DictConfig) -> float | None:
     """Run the configured stage(s); returns ``optimized_metric`` of the final validation (for sweepers)."""
     validate_train_config(cfg)
-    first_cfg = pre_stage_config(cfg) if cfg.pre_stage and not cfg.ckpt_path else None
-    if first_cfg is not None:
-        validate_train_config(first_cfg, where="pre_stage (merged over this run's config): ")
-    for stage_cfg in filter(None, (first_cfg, cfg)):
+    chain = [cfg]  # the earliest stage first; skipped when resuming (ckpt_path)
+    while chain[0].pre_stage and not cfg.ckpt_path:
+        chain.insert(0, pre_stage_config(chain[0]))
+    for depth, stage_cfg in enumerate(reversed(chain)):
+        if depth:
+            where = ".".join(["pre_stage"] * depth)
+            validate_train_config(stage_cfg, where=f"{where} (merged over this run's config): ")
         pretrained_llm = not stage_cfg.model.llm.tiny and "llm" not in (stage_cfg.stage.frozen or ())
         warn_if_lr_destroys_pretrained(lr_by_part(stage_cfg.optim.lr), pretrained_llm)
     configure_cpu_threads(cfg)
-    if first_cfg is not None:
-        first = fit_stage(first_cfg)
+    for earlier, later in zip(chain[:-1], chain[1:], strict=True):
+        first = fit_stage(earlier)
         if not first.model_dir.is_dir():
             raise RuntimeError(f"pre_stage left no exported model at {first.model_dir}; it needs export_model=true.")
-        with open_dict(cfg):
-            cfg.init_from = str(first.model_dir)
+        with open_dict(later):
+            later.init_from = str(first.model_dir)
     metrics = fit_stage(cfg).metrics
     name = cfg.get("optimized_metric")
     if not name or not metrics:

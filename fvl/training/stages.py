@@ -1,5 +1,8 @@
-"""The two training stages of Florence-VL as Lightning modules, and the registry that the ``stage`` config picks from.
+"""The training stages of Florence-VL as Lightning modules, and the registry that the ``stage`` config picks from.
 
+* :class:`FlorencePretrainModule` — for a Florence-2 that starts random (the CPU demo): Florence-2 learns on its
+  own objective, a BART decoder captioning its features (:mod:`fvl.models.caption_decoder`), while the
+  connector and the LLM wait; the decoder is dropped afterwards. Real Florence-2 weights have had this already.
 * :class:`PretrainModule` — the paper's stage 1: **everything** trains (Florence-2 vision, fusion + projector,
   LLM). Unlike the public reference code, gradients really reach Florence-2.
 * :class:`FinetuneModule` — stage 2 (SFT): Florence-2 frozen and kept in eval mode; projector and LLM
@@ -12,11 +15,13 @@ and, for finetuning, ``lora`` (see :mod:`fvl.models.lora`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
+from fvl.models.caption_decoder import CaptionDecoder
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.lora import attach_lora, lora_options, merge_lora
-from fvl.training.module import FlorenceVLModule
+from fvl.training.module import Batch, FlorenceVLModule
 
 
 class PretrainModule(FlorenceVLModule):
@@ -54,7 +59,54 @@ class FinetuneModule(FlorenceVLModule):
         return merge_lora(self.model)
 
 
-STAGES: dict[str, type[FlorenceVLModule]] = {cls.stage_name: cls for cls in (PretrainModule, FinetuneModule)}
+class FlorencePretrainModule(FlorenceVLModule):
+    """Florence-2 (DaViT, its projector and BART encoder) and a caption decoder train; the rest is frozen.
+
+    The decoder learns at ``optim.lr.vision``. The loss is each micro-batch's token mean.
+    """
+
+    stage_name = "florence"
+
+    def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
+        if "vision" in frozen:
+            raise ValueError("stage=florence trains Florence-2 itself; remove 'vision' from stage.frozen.")
+        return ("fusion", "projector", "llm")
+
+    def configure_stage(self, stage: Mapping[str, Any]) -> None:
+        if stage.get("lora"):
+            raise ValueError("stage=florence trains Florence-2, not the LLM: LoRA does not apply.")
+        tokenizer = self.model.tokenizer
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        vision = self.model.vision
+        memory = len(vision.feature_names) * vision.num_tokens
+        self.caption_decoder = CaptionDecoder(vision.config.text_config, len(tokenizer), start, memory)
+
+    def forward(self, batch: Batch, loss_divisor: float | None = None) -> Any:
+        if batch.get("pixel_values") is None:
+            raise ValueError("stage=florence learns from images; this batch has none (use image-caption data).")
+        features = self.model.vision(batch["pixel_values"])
+        loss, _ = self.caption_decoder.loss(features, batch["labels"])
+        return SimpleNamespace(loss=loss)
+
+    loss_reduction = "micro_batch_mean"
+
+    def loss_divisor(self, batch: Batch) -> float | None:
+        return None
+
+    def extra_plan_rows(self) -> list[tuple[str, int, int, str]]:
+        count = sum(p.numel() for p in self.caption_decoder.parameters())
+        return [("decoder", count, count, "trainable (Florence-2's caption decoder; not exported)")]
+
+    def extra_parameter_groups(self) -> list[dict[str, Any]]:
+        lr = float(self.hparams["optim"]["lr"]["vision"])
+        decay = float(self.hparams["optim"].get("weight_decay", 0.0))
+        params = list(self.caption_decoder.parameters())
+        return [{"name": "caption_decoder", "params": params, "lr": lr, "weight_decay": decay}]
+
+
+STAGES: dict[str, type[FlorenceVLModule]] = {
+    cls.stage_name: cls for cls in (PretrainModule, FinetuneModule, FlorencePretrainModule)
+}
 
 
 def stage_class(name: str) -> type[FlorenceVLModule]:

@@ -26,6 +26,7 @@ STAGES = {
     "pretrain": {"name": "pretrain", "frozen": [], "lora": None},
     "finetune": {"name": "finetune", "frozen": ["vision"], "lora": None},
     "finetune_lora": {"name": "finetune", "frozen": ["vision"], "lora": {"r": 4, "alpha": 8}},
+    "florence": {"name": "florence", "frozen": ["fusion", "projector", "llm"], "lora": None},
 }
 
 

@@ -79,19 +79,22 @@ def test_fusion_options(fusion, name, features, tmp_path):
     assert (cfg.model.fusion.name, list(cfg.model.fusion.features)) == (name, features)
 
 
-def test_default_is_the_two_stage_demo(tmp_path):
+def test_default_is_the_three_stage_demo(tmp_path):
     cfg = compose_train(tmp_path)
     assert cfg.model.vision.tiny and cfg.model.llm.tiny and cfg.trainer.accelerator == "cpu"
+    assert cfg.model.fusion.feature_norm == "batch"
     first = pre_stage_config(cfg)
-    assert (first.stage.name, first.data.format, first.data.train[0].path) == (
-        "pretrain",
-        "plain",
-        str(tmp_path / "data" / "synthetic" / "captions.json"),
-    )
-    assert first.paths.output_dir == str(tmp_path / "run" / "pre_stage") and first.pre_stage is None
+    captions = str(tmp_path / "data" / "synthetic" / "captions.json")
+    assert (first.stage.name, first.data.format, first.data.train[0].path) == ("pretrain", "plain", captions)
+    assert first.paths.output_dir == str(tmp_path / "run" / "pre_stage")
     assert first.callbacks.answer_accuracy is None and first.trainer.max_steps != cfg.trainer.max_steps
     assert (cfg.stage.name, cfg.data.format, cfg.optim.lr.vision) == ("finetune", "chat", 1e-4)
     assert first.optim.lr.vision == 1e-4 and first.data.synthetic == cfg.data.synthetic
+    # Stage 0 (nested in the pretraining stage): Florence-2 learns to caption on the same captions, on its own.
+    zeroth = pre_stage_config(first)
+    assert (zeroth.stage.name, zeroth.data.train[0].path, zeroth.pre_stage) == ("florence", captions, None)
+    assert zeroth.paths.output_dir == str(tmp_path / "run" / "pre_stage" / "pre_stage")
+    assert zeroth.optim.lr.vision == 1e-3 and zeroth.model == cfg.model
 
 
 def test_fsdp_preset_wraps_decoder_layers_and_florence_blocks(tmp_path, tiny):
