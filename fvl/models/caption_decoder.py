@@ -7,8 +7,9 @@ or shape objective trains the tiny DaViT to 100 % shape accuracy in 400 steps, w
 LLM leave shape answers at 0.45). :class:`CaptionDecoder` is that direct objective, used by the ``florence``
 stage (:mod:`fvl.training.stages`): a BART decoder of Florence-2's text width cross-attends to every named
 feature (depth and each prompt's breadth feature, concatenated along tokens) and predicts the supervised tokens
-of a sample. It reads the LLM tokenizer's ids, so the data pipeline is shared with the other stages; it is
-dropped after the stage, as Florence-VL drops Florence-2's decoder.
+of a sample — a caption, or the answer to a question, which it reads first (a VQA-style task for Florence-2).
+It reads the LLM tokenizer's ids, so the data pipeline is shared with the other stages; it is dropped after
+the stage, as Florence-VL drops Florence-2's decoder.
 """
 
 from __future__ import annotations
@@ -25,16 +26,23 @@ from transformers.models.bart.modeling_bart import BartDecoder
 from fvl.constants import IGNORE_INDEX
 
 
-def supervised_targets(labels: torch.Tensor) -> torch.Tensor:
-    """Each row's supervised tokens (``labels`` other than IGNORE_INDEX) moved to the front, IGNORE_INDEX after."""
-    keep = labels != IGNORE_INDEX
-    order = torch.sort((~keep).to(torch.int8), dim=1, stable=True).indices  # supervised first, order kept
-    targets = labels.gather(1, order)
-    return targets[:, : max(int(keep.sum(dim=1).max()), 1)]
+def text_rows(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor, image_token_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's text (real tokens other than ``<image>``) moved to the front in order, and its labels alongside:
+    ``(tokens, targets)``, both (B, T), padded with IGNORE_INDEX."""
+    keep = attention_mask.bool() & (input_ids != image_token_id)
+    order = torch.sort((~keep).to(torch.int8), dim=1, stable=True).indices  # kept first, order kept
+    length = max(int(keep.sum(dim=1).max()), 1)
+    kept = keep.gather(1, order)[:, :length]
+    tokens = input_ids.gather(1, order)[:, :length].masked_fill(~kept, IGNORE_INDEX)
+    targets = labels.gather(1, order)[:, :length].masked_fill(~kept, IGNORE_INDEX)
+    return tokens, targets
 
 
 class CaptionDecoder(nn.Module):
-    """``loss(features, labels)``: token cross-entropy of predicting ``labels``' supervised tokens from features."""
+    """A small conditional LM over a sample's text that cross-attends to the features; ``loss`` is its token
+    cross-entropy on the supervised tokens (a caption; the answer to a question, which it reads first)."""
 
     def __init__(self, text_config: BartConfig, vocab_size: int, start_token_id: int, memory_tokens: int) -> None:
         super().__init__()
@@ -49,9 +57,9 @@ class CaptionDecoder(nn.Module):
         self.lm_head = nn.Linear(config.d_model, vocab_size, bias=False)
         self.start_token_id = start_token_id
 
-    def logits(self, memory: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits (B, T, vocab): position t sees ``targets[:, :t]`` and all of ``memory``."""
-        inputs = torch.cat([targets.new_full((targets.shape[0], 1), self.start_token_id), targets[:, :-1]], dim=1)
+    def logits(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits (B, T, vocab): position t sees ``tokens[:, :t]`` and all of ``memory``."""
+        inputs = torch.cat([tokens.new_full((tokens.shape[0], 1), self.start_token_id), tokens[:, :-1]], dim=1)
         mask = (inputs != IGNORE_INDEX).long()
         hidden = self.decoder(
             input_ids=inputs.masked_fill(inputs == IGNORE_INDEX, self.start_token_id),
@@ -60,14 +68,13 @@ class CaptionDecoder(nn.Module):
         ).last_hidden_state
         return self.lm_head(hidden)
 
-    def loss(self, features: Mapping[str, torch.Tensor], labels: torch.Tensor, divisor: float | None = None):
-        """Summed token loss over ``divisor`` when given, else the token mean; and the number of tokens."""
+    def loss(self, features: Mapping[str, torch.Tensor], tokens: torch.Tensor, targets: torch.Tensor):
+        """The token mean of the loss on ``targets`` (see :func:`text_rows`) and the number of those tokens."""
         memory = torch.cat(list(features.values()), dim=1)
         memory = self.memory_norm(memory.flatten(0, 1)).view_as(memory) + self.memory_positions
-        targets = supervised_targets(labels)
-        logits = self.logits(memory, targets)
+        logits = self.logits(memory, tokens)
         total = F.cross_entropy(
             logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
         )
         count = (targets != IGNORE_INDEX).sum()
-        return total / (divisor if divisor is not None else count.clamp(min=1)), count
+        return total / count.clamp(min=1), count

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from fvl.models.caption_decoder import CaptionDecoder
+from fvl.models.caption_decoder import CaptionDecoder, text_rows
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.lora import attach_lora, lora_options, merge_lora
 from fvl.training.module import Batch, FlorenceVLModule
@@ -84,8 +84,12 @@ class FlorencePretrainModule(FlorenceVLModule):
     def forward(self, batch: Batch, loss_divisor: float | None = None) -> Any:
         if batch.get("pixel_values") is None:
             raise ValueError("stage=florence learns from images; this batch has none (use image-caption data).")
-        features = self.model.vision(batch["pixel_values"])
-        loss, _ = self.caption_decoder.loss(features, batch["labels"])
+        if batch.get("position_ids") is not None:
+            raise ValueError("stage=florence reads one sample per row; turn packing off (data.packing=false).")
+        tokens, targets = text_rows(
+            batch["input_ids"], batch["attention_mask"], batch["labels"], self.model.image_token_id
+        )
+        loss, _ = self.caption_decoder.loss(self.model.vision(batch["pixel_values"]), tokens, targets)
         return SimpleNamespace(loss=loss)
 
     loss_reduction = "micro_batch_mean"

@@ -4,13 +4,18 @@ import pytest
 import torch
 
 from fvl.constants import IGNORE_INDEX
-from fvl.models.caption_decoder import supervised_targets
+from fvl.models.caption_decoder import text_rows
 from fvl.models.florence_vl import FlorenceVL
 
 
-def test_supervised_targets_keep_their_order_and_drop_the_rest():
-    labels = torch.tensor([[IGNORE_INDEX, 5, 6, IGNORE_INDEX], [IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 7]])
-    assert supervised_targets(labels).tolist() == [[5, 6], [7, IGNORE_INDEX]]
+def test_text_rows_drop_image_and_pad_positions_and_keep_the_order():
+    image, pad, no = 9, 0, IGNORE_INDEX
+    input_ids = torch.tensor([[1, image, image, 4, 5, pad], [1, image, image, 6, 7, 8]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]])
+    labels = torch.tensor([[no, no, no, no, 5, no], [no, no, no, no, 7, 8]])
+    tokens, targets = text_rows(input_ids, mask, labels, image)
+    assert tokens.tolist() == [[1, 4, 5, no], [1, 6, 7, 8]]
+    assert targets.tolist() == [[no, no, 5, no], [no, no, 7, 8]]
 
 
 def test_only_florence_and_the_caption_decoder_train_and_the_export_drops_the_decoder(tiny, tmp_path):
