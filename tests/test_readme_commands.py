@@ -188,8 +188,10 @@ def train_shrink(overrides: list[str], cwd: Path) -> list[str]:
         extra.append("trainer.val_check_interval=2")
     if cfg.data.get("synthetic"):
         extra += ["data.synthetic.num_captions=16", "data.synthetic.num_instruct=16", "data.synthetic.num_eval=4"]
-    if cfg.pre_stage:
-        extra += ["pre_stage.trainer.max_steps=1", "pre_stage.data.batch_size=2"]
+    stage, prefix = cfg, "pre_stage"
+    while stage.get("pre_stage"):  # each earlier stage, nested ones included
+        extra += [f"{prefix}.trainer.max_steps=1", f"{prefix}.data.batch_size=2"]
+        stage, prefix = stage.pre_stage, f"{prefix}.pre_stage"
     if (cfg.get("callbacks") or {}).get("answer_accuracy"):
         extra.append("callbacks.answer_accuracy.max_new_tokens=2")
     if any(o.startswith("hparams_search=") for o in overrides):

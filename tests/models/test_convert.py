@@ -107,7 +107,8 @@ def test_converted_weights_are_the_released_tensors(release, converted, florence
 def test_export_records_the_reference_model_and_input_format(converted):
     out, model, lines = converted
     exported = json.loads((out / "fvl_config.json").read_text())
-    assert exported["fusion"] == {"name": "channel_concat", "features": ["depth", "caption", "ocr", "grounding"]}
+    features = ["depth", "caption", "ocr", "grounding"]
+    assert exported["fusion"] == {"name": "channel_concat", "features": features, "feature_norm": None}
     assert exported["vision"]["prompts"] == DEFAULT_PROMPTS
     assert exported["vision"]["mask_prompt_padding"] is False and exported["vision"]["keep_global_token"] is True
     assert exported["projector"] == "mlp3x_gelu" and exported["num_image_tokens"] == 17

@@ -46,7 +46,8 @@ def test_a_wrong_column_fails_before_the_model_is_built(tmp_path):
 
 def test_the_demo_with_default_callbacks_finishes_cleanly(tmp_path):
     tiny_data = ["data.synthetic.num_captions=16", "data.synthetic.num_instruct=16", "data.synthetic.num_eval=4"]
-    train(tmp_path, "callbacks=default", "pre_stage.trainer.max_steps=1", "trainer.val_check_interval=2",
+    train(tmp_path, "callbacks=default", "pre_stage.trainer.max_steps=1", "pre_stage.pre_stage.trainer.max_steps=1",
+          "trainer.val_check_interval=2",
           "callbacks.answer_accuracy.max_new_tokens=2", *tiny_data, *SHORT)  # fmt: skip
     metrics = json.loads((only_run(tmp_path) / "metrics.json").read_text())
     assert 0.0 <= metrics["val/answer_accuracy"] <= 1.0 and metrics["val/loss"] > 0
