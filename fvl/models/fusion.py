@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 FUSIONS: dict[str, type[Fusion]] = {}
@@ -58,7 +59,7 @@ class Fusion(nn.Module):
         self.feature_dim = feature_dim
         self.feature_tokens = feature_tokens
         self.feature_norm = feature_norm
-        self.norms = nn.ModuleDict({name: nn.BatchNorm1d(feature_dim) for name in features}) if feature_norm else None
+        self.norms = nn.ModuleDict({name: FeatureBatchNorm(feature_dim) for name in features}) if feature_norm else None
 
     @property
     def out_dim(self) -> int:
@@ -79,6 +80,16 @@ class Fusion(nn.Module):
     def extra_repr(self) -> str:
         norm = f", feature_norm={self.feature_norm}" if self.feature_norm else ""
         return f"features={list(self.features)}, out_dim={self.out_dim}, num_tokens={self.num_tokens}{norm}"
+
+
+class FeatureBatchNorm(nn.BatchNorm1d):
+    """BatchNorm whose running statistics a non-finite batch leaves alone (it is normalised by its own), so a
+    step that ``nonfinite.policy=skip`` skips does not poison every later one."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and not bool(torch.isfinite(x).all()):
+            return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        return super().forward(x)
 
 
 @register_fusion("channel_concat")

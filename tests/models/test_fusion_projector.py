@@ -71,6 +71,17 @@ def test_feature_norm_standardises_each_feature_then_keeps_running_statistics(na
     torch.testing.assert_close(fusion.select(feats)[0], normalised[0], atol=1e-3, rtol=5e-3)  # running var is unbiased
 
 
+def test_a_non_finite_batch_leaves_the_running_statistics_alone():
+    fusion = build_fusion("channel_concat", ALL, 8, 17, feature_norm="batch").train()
+    fusion(features(batch=4))
+    before = {name: norm.running_mean.clone() for name, norm in fusion.norms.items()}
+    poisoned = {key: torch.full_like(value, float("nan")) for key, value in features(batch=4).items()}
+    assert torch.isnan(fusion(poisoned)).all()  # the NaN still reaches the loss, where the guard sees it
+    for name, norm in fusion.norms.items():
+        torch.testing.assert_close(norm.running_mean, before[name])
+        assert torch.isfinite(norm.running_var).all()
+
+
 def test_feature_norm_is_off_by_default_and_checked():
     assert build_fusion("channel_concat", ALL, 8, 17).norms is None
     with pytest.raises(ValueError, match="feature_norm"):
