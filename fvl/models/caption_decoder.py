@@ -69,12 +69,11 @@ class CaptionDecoder(nn.Module):
         return self.lm_head(hidden)
 
     def loss(self, features: Mapping[str, torch.Tensor], tokens: torch.Tensor, targets: torch.Tensor):
-        """The token mean of the loss on ``targets`` (see :func:`text_rows`) and the number of those tokens."""
+        """The token mean of the loss on ``targets`` (see :func:`text_rows`)."""
         memory = torch.cat(list(features.values()), dim=1)
         memory = self.memory_norm(memory.flatten(0, 1)).view_as(memory) + self.memory_positions
         logits = self.logits(memory, tokens)
         total = F.cross_entropy(
             logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
         )
-        count = (targets != IGNORE_INDEX).sum()
-        return total / count.clamp(min=1), count
+        return total / (targets != IGNORE_INDEX).sum().clamp(min=1)

@@ -66,6 +66,7 @@ class FlorencePretrainModule(FlorenceVLModule):
     """
 
     stage_name = "florence"
+    loss_reduction = "micro_batch_mean"
 
     def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
         if "vision" in frozen:
@@ -89,10 +90,8 @@ class FlorencePretrainModule(FlorenceVLModule):
         tokens, targets = text_rows(
             batch["input_ids"], batch["attention_mask"], batch["labels"], self.model.image_token_id
         )
-        loss, _ = self.caption_decoder.loss(self.model.vision(batch["pixel_values"]), tokens, targets)
+        loss = self.caption_decoder.loss(self.model.vision(batch["pixel_values"]), tokens, targets)
         return SimpleNamespace(loss=loss)
-
-    loss_reduction = "micro_batch_mean"
 
     def loss_divisor(self, batch: Batch) -> float | None:
         return None
