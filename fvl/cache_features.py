@@ -1,6 +1,6 @@
 """``python -m fvl.cache_features [--dtype float16] [--batch-size 8] [--device cpu] <train.py overrides>``.
 
-Composes ``conf/train.yaml`` with the overrides exactly as ``train.py`` does (so pass the finetuning run's own
+Composes ``fvl/conf/train.yaml`` with the overrides exactly as ``train.py`` does (so pass the finetuning run's own
 overrides, ``init_from`` and ``data.feature_cache=<dir>`` included), builds that run's model, prints the projected
 size, and writes each image's Florence-2 features (every configured prompt, :mod:`fvl.models.feature_cache`) of
 the ``data.train`` and ``data.val`` sources once, skipping images already cached. Training with the same
@@ -28,12 +28,13 @@ from fvl.data.synthetic import ensure_synthetic
 from fvl.models.feature_cache import cache_fields, cache_key, fill_cache, image_settings_of, projected_bytes
 from fvl.training.factory import to_plain
 from fvl.training.init_from import start_model
+from fvl.conf import CONFIG_DIR
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = CONFIG_DIR
 
 
 def compose_train(overrides: Sequence[str]) -> DictConfig:
-    """``conf/train.yaml`` composed with ``overrides``, Hydra's runtime set as in ``train.py``."""
+    """``fvl/conf/train.yaml`` composed with ``overrides``, Hydra's runtime set as in ``train.py``."""
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)

@@ -1,6 +1,6 @@
 """OmegaConf resolvers the Hydra configs use, registered when ``fvl`` is imported.
 
-* ``${fvl.cwd:}`` is the directory the command was started in. ``conf/paths`` roots ``data/`` and ``outputs/``
+* ``${fvl.cwd:}`` is the directory the command was started in. ``fvl/conf/paths`` roots ``data/`` and ``outputs/``
   there; unlike ``${hydra:runtime.cwd}`` it resolves before Hydra has set its runtime config, which a multirun
   needs (its sweep directory is computed first).
 * ``${fvl.package_dir:<module>,<pip name>}`` is the directory of an installed Python package: presets for

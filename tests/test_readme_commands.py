@@ -26,7 +26,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-import fvl.eval.config  # noqa: F401  (registers what conf/evaluate.yaml composes onto, as evaluate.py does)
+import fvl.eval.config  # noqa: F401  (registers what fvl/conf/evaluate.yaml composes onto, as evaluate.py does)
 from fvl.data.synthetic import ensure_synthetic
 from fvl.models.loading import load
 from fvl.training.config import validate_train_config
@@ -76,7 +76,7 @@ def world(tmp_path_factory) -> Path:
         "image": str(synth.root / instruct[0]["image"]),
     }
     (cwd / "my_benchmark.jsonl").write_text(json.dumps(question) + "\n" + json.dumps(question) + "\n")
-    recipe_files = {  # conf/data/*: file → (records, image folder)
+    recipe_files = {  # fvl/conf/data/*: file → (records, image folder)
         "florence_vl/pixelprose.jsonl": (captions, "florence_vl/pixelprose"),
         "florence_vl/sharegpt4v_pt.json": (captions, "florence_vl/sharegpt4v"),
         "florence_vl/cambrian_7m.jsonl": (instruct, "florence_vl/cambrian"),
@@ -170,7 +170,7 @@ def hydra_overrides(command: str, cwd: Path) -> list[str]:
 def train_shrink(overrides: list[str], cwd: Path) -> list[str]:
     """Size-shrinking overrides for a train.py command, from the config it composes to."""
     first_of_sweep = [re.sub(r"^([\w/.]+)=([^\[{'\"][^,]*),.*$", r"\1=\2", o) for o in overrides]  # a=x,y → a=x
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(str(ROOT / "fvl" / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[o for o in first_of_sweep if not o.startswith("hydra")])
     extra = list(STEPS) + ["data.batch_size=2"]
     sets_weights = any(o.startswith(("model.vision.name_or_path", "model.llm.name_or_path")) for o in overrides)
@@ -203,7 +203,7 @@ def validate_only(command: str, cwd: Path) -> None:
     """Compose and check a GPU-only command (nothing runs): config errors and missing paths still fail here."""
     overrides = hydra_overrides(resolve_placeholders(command, cwd), cwd)
     name = "evaluate" if "evaluate.py" in command else "train"
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(str(ROOT / "fvl" / "conf"), version_base="1.3"):
         cfg = compose(name, overrides=overrides, return_hydra_config=True)
     with open_dict(cfg):
         cfg.paths.output_dir = str(cwd / "validate")
@@ -247,7 +247,7 @@ def check_fusion_sweep(cwd: Path, result: subprocess.CompletedProcess) -> None:
     sweep = cwd / newest(cwd, "outputs/demo/multiruns/*")
     choices = re.search(r"model/fusion=([\w,]+)", result.args[-1]).group(1).split(",")
     for job, choice in enumerate(choices):
-        with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        with initialize_config_dir(str(ROOT / "fvl" / "conf"), version_base="1.3"):
             expected = compose("train", overrides=[f"model/fusion={choice}"]).model.fusion
         run = sweep / str(job)
         metrics = json.loads((run / "metrics.json").read_text())

@@ -1,6 +1,6 @@
 """The typed ``data`` config node: what :class:`~fvl.data.datamodule.FVLDataModule` is built from.
 
-Registered (through :mod:`fvl.training.config`) as the schema of ``conf/data/*``, so a wrong type (``data.
+Registered (through :mod:`fvl.training.config`) as the schema of ``fvl/conf/data/*``, so a wrong type (``data.
 batch_size=abc``) fails at compose time naming the key; ``__post_init__`` checks ranges and choices. The
 model-dependent options (tokenizer, visual-token count, image size and statistics) are not here: they come
 from the built model.

@@ -157,5 +157,5 @@ def load(path: str | Path, **options: Any) -> FlorenceVL:
 
 NONFINITE_FIX = (
     "Its training diverged; evaluate or continue from an earlier checkpoint of the run (its checkpoints/ dir) "
-    "instead, and see nonfinite.policy in conf/train.yaml."
+    "instead, and see nonfinite.policy in fvl/conf/train.yaml."
 )

@@ -1,6 +1,6 @@
 """The model spec: one typed description of a FlorenceVL, composed from the ``model/*`` Hydra groups.
 
-The same spec is the ``model`` node of ``conf/train.yaml`` (registered in Hydra's ConfigStore, so a wrong type
+The same spec is the ``model`` node of ``fvl/conf/train.yaml`` (registered in Hydra's ConfigStore, so a wrong type
 or an unknown key fails at compose time), the ``model`` hyper-parameter of every training ``.ckpt`` and the
 ``spec`` entry of an export's ``fvl_config.json``. :func:`ModelSpec.parse` turns any of those mappings into the
 checked dataclasses; values are range-checked in ``__post_init__``.

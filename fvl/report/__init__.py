@@ -1,7 +1,7 @@
 """Sweep reports: a Hydra multirun's jobs side by side in ``report.md``, ``report.csv`` and ``report.png``.
 
 Written into the sweep dir when a multirun ends (:mod:`fvl.report.hydra_callback`, registered in
-conf/hydra/default.yaml) and regenerated from the job dirs with ``python -m fvl.report <sweep dir>``.
+fvl/conf/hydra/default.yaml) and regenerated from the job dirs with ``python -m fvl.report <sweep dir>``.
 
 - :mod:`fvl.report.sweep` reads the sweep dir back (job dirs, overrides, ``metrics.json``, optimized metric);
 - :mod:`fvl.report.table` writes the Markdown and CSV tables;

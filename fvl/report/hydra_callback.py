@@ -1,6 +1,6 @@
 """The Hydra callback that writes the sweep report into the sweep dir when a multirun ends.
 
-Registered in conf/hydra/default.yaml (``hydra.callbacks.sweep_report``). Hydra calls ``on_multirun_end`` once
+Registered in fvl/conf/hydra/default.yaml (``hydra.callbacks.sweep_report``). Hydra calls ``on_multirun_end`` once
 every job has returned, for the basic sweeper and Optuna's alike; it is not called when a job's exception
 ends the sweep early, so regenerate with ``python -m fvl.report <sweep dir>`` then. Writing the report never
 fails a finished sweep: an error becomes a warning naming that command.

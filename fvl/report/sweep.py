@@ -22,7 +22,7 @@ METRICS_FILE = "metrics.json"
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 OPTUNA_RESULTS_FILE = "optimization_results.yaml"
-# The metric train.py returns to sweepers when the config names none (conf/train.yaml's default).
+# The metric train.py returns to sweepers when the config names none (fvl/conf/train.yaml's default).
 DEFAULT_OPTIMIZED_METRIC = "val/loss"
 
 FINISHED = "ok"

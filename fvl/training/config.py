@@ -1,7 +1,7 @@
-"""The typed schema of ``conf/train.yaml`` and the checks that run before anything heavy.
+"""The typed schema of ``fvl/conf/train.yaml`` and the checks that run before anything heavy.
 
 :class:`TrainConfig` is registered in Hydra's ConfigStore as ``train_schema``, the first entry of
-``conf/train.yaml``'s defaults list: every YAML group merges into typed nodes, so a wrong type
+``fvl/conf/train.yaml``'s defaults list: every YAML group merges into typed nodes, so a wrong type
 (``data.batch_size=abc``) or an unknown key fails at compose time, naming the key. :func:`validate_train_config`
 then catches what composition lets through, before a weight or a data file is read:
 
@@ -120,7 +120,7 @@ class NonFiniteConfig:
 
 @dataclass
 class TrainConfig:
-    """The root of ``conf/train.yaml`` (the comments there say what each option does)."""
+    """The root of ``fvl/conf/train.yaml`` (the comments there say what each option does)."""
 
     model: ModelSpec = MISSING
     stage: StageConfig = field(default_factory=StageConfig)
@@ -207,7 +207,7 @@ def validate_train_config(cfg: DictConfig, where: str = "") -> None:
             OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), plain[section]))
         unknown = sorted(set(plain) - set(TrainConfig.__dataclass_fields__))
         if unknown:
-            raise ValueError(f"unknown top-level option(s) {unknown}; see conf/train.yaml for the options.")
+            raise ValueError(f"unknown top-level option(s) {unknown}; see fvl/conf/train.yaml for the options.")
         check_trainer(plain.get("trainer"))
         check_optimized_metric(cfg)
         check_local_weights(ModelSpec.parse(plain["model"]))

@@ -9,9 +9,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-import fvl.eval.config  # noqa: F401  (registers what conf/evaluate.yaml needs, as evaluate.py does)
+import fvl.eval.config  # noqa: F401  (registers what fvl/conf/evaluate.yaml needs, as evaluate.py does)
+from fvl.conf import CONFIG_DIR
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = CONFIG_DIR
 
 
 def evaluate_config(*overrides: str, out_dir: Path) -> DictConfig:

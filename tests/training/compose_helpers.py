@@ -1,12 +1,13 @@
-"""Composing ``conf/train.yaml`` in-process the way ``train.py`` does (imported by the config tests)."""
+"""Composing ``fvl/conf/train.yaml`` in-process the way ``train.py`` does (imported by the config tests)."""
 
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
+from fvl.conf import CONFIG_DIR
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = CONFIG_DIR
 
 
 def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:

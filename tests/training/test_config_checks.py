@@ -10,7 +10,7 @@ from hydra.errors import ConfigCompositionException
 from fvl.models.spec import ModelSpec
 from fvl.training.config import ConfigError, lr_by_part, validate_train_config
 
-# Every preset under conf/model: (group, option) → (weights id, declared width).
+# Every preset under fvl/conf/model: (group, option) → (weights id, declared width).
 LLM_PRESETS = {
     "phi35_mini": ("microsoft/Phi-3.5-mini-instruct", 3072),
     "llama31_8b": ("meta-llama/Llama-3.1-8B-Instruct", 4096),
