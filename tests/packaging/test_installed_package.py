@@ -7,6 +7,7 @@ below import the installed copy, not the clone; they run from an empty directory
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def installed(tmp_path_factory) -> Path:
     """The folder holding fvl installed from a freshly built wheel."""
     out = tmp_path_factory.mktemp("wheel")
-    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(out)]
+    source = out / "source"  # a copy, so the build leaves nothing (build/, *.egg-info) in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):  # what the build reads, besides the package
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "fvl", source / "fvl", ignore=shutil.ignore_patterns("__pycache__"))
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w", str(out)]
     subprocess.run(build, check=True, capture_output=True, cwd=out)
     (wheel,) = out.glob("fvl-*.whl")
     target = out / "site"
