@@ -38,7 +38,7 @@ from fvl.data.sources import SourceSpec
 from fvl.models.language_model import prepare_tokenizer
 from fvl.models.tiny import DEFAULT_CORPUS, tiny_llm_tokenizer
 
-RECIPE_SAMPLES = 16_900_000  # the pretraining mixture of DESIGN.md §2
+RECIPE_SAMPLES = 16_900_000  # the paper's pretraining captions (16.9M)
 
 
 def generate(path: Path, count: int, seed: int = 0) -> None:

@@ -1,4 +1,4 @@
-"""Suite-wide test settings: tiny models run fastest single-threaded (DESIGN.md §4), and no hub access."""
+"""Suite-wide test settings: tiny models run fastest single-threaded (measured: README, Measured), and no hub access."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""Training data for fvl: files on disk → encoded, length-grouped batches (DESIGN.md §3).
+"""Training data for fvl: files on disk → encoded, length-grouped batches.
 
 Modules, in data-flow order:
 

@@ -1,7 +1,7 @@
 """Image loading and Florence-2 preprocessing with PIL and torch (no torchvision).
 
 Florence-2 preprocessing: bicubic resize to ``size``×``size`` (no aspect preservation, no crop), /255,
-then mean/std normalisation. The recipe's two policies (DESIGN.md §2):
+then mean/std normalisation. The reference recipe's two policies:
 
 - ``square``: resize directly (pretraining);
 - ``pad``: first pad to a centred square with the mean colour, then resize (finetuning), so the padding

@@ -8,8 +8,8 @@ colours perfectly within 100 steps at 64 px, shapes only ~45 % after 400).
 Each type has a question template with slots (e.g. the shape asked about) and a one-word answer set. A
 :class:`BalancedStream` walks through every (slot, answer) pair once per shuffled pass and builds a scene in
 which that answer is true, so, per exact question text, every answer is (near) equally frequent: the
-question alone predicts the answer no better than chance, and a model must look at the image (the "prior
-trap" of DESIGN.md §4).
+question alone predicts the answer no better than chance, and a model must look at the image (the answer-prior
+trap of small VLMs trained from scratch; README, "Why the tiny model ignored attributes").
 """
 
 from __future__ import annotations

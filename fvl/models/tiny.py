@@ -1,6 +1,6 @@
 """Tiny random components for tests and the CPU demo: Florence-2, an LLM, and tokenizers trained on the fly.
 
-Everything here builds offline in well under a second. The shapes follow DESIGN.md §4: a DaViT with
+Everything here builds offline in well under a second. Shapes: a DaViT with
 dims [16, 32, 48, 64] and one block per stage, a 2+2-layer BART with d_model 64, and a 2-layer Llama-style
 LLM. The LLM tokenizer carries a Phi-3.5-style chat template so chat rendering and label masking are
 exercised exactly as with a real instruct model.
