@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import lightning as L
 import torch
@@ -20,6 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from fvl.conf import CONFIG_DIR
 from fvl.data.feature_store import DTYPES, FeatureStore, image_digest
 from fvl.data.mixture import open_source
 from fvl.data.sample import ImageRef
@@ -28,7 +28,6 @@ from fvl.data.synthetic import ensure_synthetic
 from fvl.models.feature_cache import cache_fields, cache_key, fill_cache, image_settings_of, projected_bytes
 from fvl.training.factory import to_plain
 from fvl.training.init_from import start_model
-from fvl.conf import CONFIG_DIR
 
 CONF = CONFIG_DIR
 

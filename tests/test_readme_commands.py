@@ -308,7 +308,8 @@ def test_readme_command(index, world):
         return  # the setup is the one this suite runs in (checked above); `python train.py` runs below
     if command == "fvl":  # the README shows what it prints
         listing = subprocess.run(["fvl"], capture_output=True, text=True, env=environment(world), check=True)
-        assert listing.stdout.strip() in (ROOT / "README.md").read_text(encoding="utf-8"), "the README's `fvl` listing is out of date"
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        assert listing.stdout.strip() in readme, "the README's `fvl` listing is out of date"
         return
     if command.startswith("hf download"):  # the world holds what it downloads
         local_dir = shlex.split(command)[shlex.split(command).index("--local-dir") + 1]

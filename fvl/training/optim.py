@@ -28,7 +28,8 @@ from transformers import get_cosine_schedule_with_warmup
 
 log = logging.getLogger(__name__)
 
-# The highest LLM learning rate of the paper's recipes (fvl/conf/experiment: 1e-5 everywhere but the 3B finetuning's 9e-5).
+# The highest LLM learning rate of the paper's recipes (fvl/conf/experiment: 1e-5 everywhere but the 3B
+# finetuning's 9e-5).
 RECIPE_MAX_LLM_LR = 9e-5
 # An LLM learning rate more than this many times the recipes' highest destroys pretrained weights within steps.
 DESTRUCTIVE_LR_FACTOR = 10

@@ -27,7 +27,8 @@ def installed(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md"):  # what the build reads, besides the package
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "fvl", source / "fvl", ignore=shutil.ignore_patterns("__pycache__"))
-    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w", str(out)]
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source)]
+    build += ["-w", str(out)]
     subprocess.run(build, check=True, capture_output=True, cwd=out)
     (wheel,) = out.glob("fvl-*.whl")
     target = out / "site"

@@ -5,6 +5,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
+
 from fvl.conf import CONFIG_DIR
 
 CONF = CONFIG_DIR
