@@ -14,6 +14,7 @@ from fvl.eval.benchmark_run import RunSettings, run_benchmark
 from fvl.eval.checks import FixHints, plan_benchmarks
 from fvl.eval.failures import BenchmarkError, BenchmarksFailed, shows_traceback
 from fvl.eval.ranks import rank_and_world_size
+from fvl.eval.result_pictures import draw_result_picture
 from fvl.eval.results import BenchmarkResult, print_table, write_summary
 from fvl.eval.runner import PredictFn
 
@@ -38,10 +39,12 @@ def evaluate_suite(
     Benchmarks that need a GPT judge are skipped with a logged reason (listed under "skipped" in results.json).
     Under `out_dir`, each benchmark's predictions are appended to `predictions/<name>.jsonl` as batches finish,
     and rank 0 rewrites `results.json` (see `write_summary`) after each benchmark; a failed one is logged and
-    recorded under "errors" with its message, and the others still run. With a `fingerprint` (the model and
-    generation settings, see `fvl.eval.fingerprint`), predictions made under the same conditions are reused from
-    `reuse_dirs` (default: `out_dir` alone) and only the rest generated. At the end rank 0 prints the table; all
-    ranks return the results, or raise `BenchmarksFailed` (holding them) when any benchmark failed.
+    recorded under "errors" with its message, and the others still run; beside results.json, rank 0 draws
+    `<benchmark>_per_type.png` of a benchmark with per-category scores (`fvl.eval.result_pictures`). With a
+    `fingerprint` (the model and generation settings, see `fvl.eval.fingerprint`), predictions made under the
+    same conditions are reused from `reuse_dirs` (default: `out_dir` alone) and only the rest generated. At the
+    end rank 0 prints the table; all ranks return the results, or raise `BenchmarksFailed` (holding them) when
+    any benchmark failed.
     """
     plan = plan_benchmarks(requests, hints)
     main = rank_and_world_size()[0] == 0
@@ -55,8 +58,10 @@ def evaluate_suite(
     if main and out is not None:
         write_summary(out, results, settings, plan.skipped)
     for run in plan.runs:
+        result = None
         try:
-            results.append(run_benchmark(run, predict, run_settings))
+            result = run_benchmark(run, predict, run_settings)
+            results.append(result)
         except BenchmarkError as failure:
             errors[run.benchmark.name] = str(failure)
             if main:
@@ -64,6 +69,8 @@ def evaluate_suite(
                 logger.error("%s", failure, exc_info=cause if cause is not None and shows_traceback(cause) else None)
         if main and out is not None:
             write_summary(out, results, settings, plan.skipped, errors)
+            if result is not None:
+                draw_result_picture(out, result, run)  # <benchmark>_per_type.png beside results.json
     if main:
         print_table(results, plan.skipped, errors)
     if errors:

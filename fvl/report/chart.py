@@ -1,9 +1,6 @@
 """The sweep report's chart, ``report.png``: the optimized metric of each job as a bar, labelled by the job's
 varying overrides, with the references the answer-accuracy callback logs (chance, question-only baseline) as
-horizontal lines.
-
-Drawn on matplotlib's Agg canvas directly (no pyplot, no display, no global backend switched), so it works
-headless and inside a training process.
+horizontal lines. Drawn in the style of :mod:`fvl.report.figures` (Agg canvas, no pyplot).
 """
 
 from __future__ import annotations
@@ -11,20 +8,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from fvl.report.figures import BAR_COLOR, BAR_WIDTH, REFERENCES, draw_reference, new_figure, save_png
 from fvl.report.sweep import Job, Sweep
 
-# The constants fvl.training.answer_accuracy logs beside the accuracy (its REFERENCE_LABELS; not imported from
-# there, as that module loads torch and Lightning) and the style of their lines.
-REFERENCE_LINES = {
-    "val/chance": ("chance", "tab:red"),
-    "val/question_only_baseline": ("question-only baseline", "tab:orange"),
-}
-BAR_COLOR = "tab:blue"
-BAR_WIDTH = 0.8
+# The constants fvl.training.answer_accuracy logs beside the accuracy (not imported from there, as that module
+# loads torch and Lightning): the references of fvl.report.figures under their logged names.
+REFERENCE_LINES = {f"val/{name}": name for name in REFERENCES}
 SIGNIFICANT_DIGITS = 3
 # Figure width in inches: grows with the number of jobs and their labels, within bounds; labels tilt beyond a
 # few jobs.
@@ -52,25 +43,6 @@ def metric_values(sweep: Sweep, name: str) -> list[float | None]:
     return [job.metric(name) for job in sweep.jobs]
 
 
-def draw_reference(axes: Axes, name: str, values: list[float | None]) -> None:
-    """One line across the chart when all jobs share the value, else a segment over each job's bar."""
-    label, color = REFERENCE_LINES[name]
-    known = [value for value in values if value is not None]
-    if max(known) - min(known) <= 1e-9:
-        axes.axhline(known[0], color=color, linestyle="--", linewidth=1.2, label=f"{label} ({known[0]:.3f})")
-        return
-    positions = [index for index, value in enumerate(values) if value is not None]
-    axes.hlines(
-        known,
-        [index - BAR_WIDTH / 2 for index in positions],
-        [index + BAR_WIDTH / 2 for index in positions],
-        colors=color,
-        linestyles="--",
-        linewidth=1.2,
-        label=label,
-    )
-
-
 def labels_upright(labels: list[str]) -> bool:
     return len(labels) <= UPRIGHT_LABELS_UP_TO
 
@@ -86,8 +58,7 @@ def draw_chart(sweep: Sweep) -> Figure:
     metric = sweep.optimized_metric
     values = metric_values(sweep, metric)
     labels = [bar_label(job, sweep.varying_overrides) for job in sweep.jobs]
-    figure = Figure(figsize=(figure_width(labels), 4.8), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(figure_width(labels), 4.8)
     axes = figure.add_subplot()
     positions = list(range(len(sweep.jobs)))
     bars = axes.bar(positions, [0.0 if value is None else value for value in values], BAR_WIDTH, color=BAR_COLOR)
@@ -95,7 +66,7 @@ def draw_chart(sweep: Sweep) -> Figure:
     for name in REFERENCE_LINES:
         references = metric_values(sweep, name)
         if any(value is not None for value in references):
-            draw_reference(axes, name, references)
+            draw_reference(axes, REFERENCE_LINES[name], references)
     if labels_upright(labels):
         axes.set_xticks(positions, labels, fontsize=7)
     else:
@@ -109,4 +80,4 @@ def draw_chart(sweep: Sweep) -> Figure:
 
 
 def write_chart(sweep: Sweep, path: Path) -> None:
-    draw_chart(sweep).savefig(path, dpi=120)
+    save_png(draw_chart(sweep), path)

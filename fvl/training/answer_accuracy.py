@@ -9,11 +9,14 @@ Logged: ``val/answer_accuracy``, ``val/answer_accuracy/<question type>``, ``val/
 (computed by the benchmark on the same samples) and ``val/chance`` (from the generator's stats file); the
 two references are constants, logged beside the accuracy so the progress bar, the CSV log and
 ``metrics.json`` all show the comparison.
+
+On rank zero each validation also draws ``<run dir>/answer_accuracy.png`` (the run dir: the trainer's
+``default_root_dir``): a bar per question type beside that type's chance and question-only baseline, with the
+values in ``answer_accuracy.json`` beside it (:mod:`fvl.report.accuracy_bars`).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lightning import Callback, LightningModule, Trainer
@@ -24,13 +27,10 @@ from fvl.eval.benchmarks.synthetic import SyntheticBenchmark
 from fvl.eval.predictor import ModelPredictor
 from fvl.eval.runner import evaluate
 from fvl.eval.sample_set import SampleSet
+from fvl.report.accuracy_bars import read_chance, write_answer_accuracy
+from fvl.report.figures import try_drawing
 
 REFERENCE_LABELS = {"val/chance": "chance", "val/question_only_baseline": "question-only baseline"}
-
-
-def read_chance(stats_file: str | Path) -> float:
-    """Mean chance accuracy over the question types, from the generator's ``stats.json``."""
-    return float(json.loads(Path(stats_file).read_text(encoding="utf-8"))["chance"]["mean"])
 
 
 class AnswerAccuracy(Callback):
@@ -74,9 +74,14 @@ class AnswerAccuracy(Callback):
         scores = evaluate(self.benchmark, self.samples(), predictor, batch_size=self.batch_size).scores
         logged = {f"val/answer_{name}": value for name, value in scores.items() if name.startswith("accuracy")}
         logged["val/question_only_baseline"] = scores["question_only_baseline"]
-        if self.stats_file is not None:
-            logged["val/chance"] = read_chance(self.stats_file)
+        chance = read_chance(self.stats_file) if self.stats_file is not None else {}
+        if chance:
+            logged["val/chance"] = chance["chance"]
         for name, value in logged.items():
             pl_module.log(name, value, prog_bar=name == "val/answer_accuracy")
         extras = [f"{label} {logged[key]:.3f}" for key, label in REFERENCE_LABELS.items() if key in logged]
         rank_zero_info(f"step {trainer.global_step}: answer accuracy {scores['accuracy']:.3f} ({', '.join(extras)})")
+        if trainer.is_global_zero:
+            shown = {**scores, **chance}
+            draw = lambda: write_answer_accuracy(trainer.default_root_dir, shown, trainer.global_step)
+            try_drawing("the answer-accuracy bars", draw)
