@@ -23,8 +23,6 @@ without initialisation, so one copy of the model is held, and the output directo
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +30,7 @@ from pathlib import Path
 import torch
 from transformers import GenerationConfig
 
+from fvl.models.export_files import write_directory
 from fvl.models.finite import check_finite
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, DEPTH
 from fvl.models.florence_vl import FlorenceVL
@@ -89,19 +88,6 @@ def check_out(source: Path, out: Path, overwrite: bool) -> None:
         raise ReleaseLayoutError(f"The output {out} is inside the source {source}; write it somewhere else.")
     if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
         raise ReleaseLayoutError(f"{out} exists and is not empty; pass --overwrite to replace it, or another path.")
-
-
-def write_directory(directory: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` into a temporary sibling of ``directory``, renamed into place only when complete."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{directory.name}.partial-", dir=directory.parent))
-    try:
-        write(partial)
-        if directory.exists():
-            shutil.rmtree(directory)
-        partial.rename(directory)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
 
 
 def resolve_tower(source: Path, release: LlavaRelease, given: str | None) -> Path:

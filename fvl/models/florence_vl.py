@@ -8,15 +8,14 @@ Florence-2 is frozen), which skip running it. Each row holds either no
 image token or exactly ``num_image_tokens`` of them; anything else raises an error naming the sample.
 
 An exported model is a directory that :meth:`FlorenceVL.from_pretrained` loads with one call:
-``fvl_config.json``, ``florence/`` (Hugging Face Florence-2 layout, encoder side only), ``llm/`` (a plain
-Hugging Face causal LM with its tokenizer) and ``connector.safetensors`` (fusion + projector).
+``fvl_config.json`` (with the ``dtype`` it was saved in), ``florence/`` (Hugging Face Florence-2 layout, encoder
+side only), ``llm/`` (a plain Hugging Face causal LM with its tokenizer), ``connector.safetensors`` (fusion +
+projector) and ``README.md``, its model card (:mod:`fvl.models.model_card`).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,12 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from fvl.constants import IMAGENET_MEAN, IMAGENET_STD
+from fvl.models.export_files import write_directory
 from fvl.models.finite import check_finite
 from fvl.models.florence_encoder import FlorenceEncoder
 from fvl.models.fusion import build_fusion
 from fvl.models.language_model import load_language_model, load_tokenizer, prepare_tokenizer, stop_token_ids
+from fvl.models.model_card import write_model_card
 from fvl.models.projector import build_projector
 
 CONFIG_FILE = "fvl_config.json"
@@ -233,29 +234,23 @@ class FlorenceVL(nn.Module):
             "projector": self.projector_name,
             "image": {"size": self.image_size, "mean": list(self.image_mean), "std": list(self.image_std)},
             "num_image_tokens": self.num_image_tokens,
+            "dtype": str(self.llm.dtype).removeprefix("torch."),
             "input_format": self.input_format,
             "spec": self.spec,
         }
 
-    def save_pretrained(self, directory: str | Path) -> None:
-        """Write a self-contained model directory (no Lightning or Hydra needed to load it).
+    def save_pretrained(self, directory: str | Path, training: Mapping[str, Any] | None = None) -> None:
+        """Write a self-contained model directory (no Lightning or Hydra needed to load it), in the model's dtype,
+        with a model card that also shows ``training`` (the run's facts, :func:`fvl.training.export.card_facts`).
 
-        Written into a temporary sibling directory first and renamed into place when complete, so a failed
-        export leaves no half-written directory that would pass for a model; an existing export is replaced.
+        Written aside and renamed into place when complete, readable by others as the umask allows
+        (:func:`~fvl.models.export_files.write_directory`); an existing export is replaced.
         """
         directory = Path(directory)
         check_finite(self, f"The model to be exported to {directory}", "Nothing was written.")
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=f".{directory.name}.partial-", dir=directory.parent))
-        try:
-            self._write(partial)
-            if directory.exists():
-                shutil.rmtree(directory)
-            partial.rename(directory)
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)
+        write_directory(directory, lambda partial: self._write(partial, directory, training))
 
-    def _write(self, directory: Path) -> None:
+    def _write(self, directory: Path, final: Path, training: Mapping[str, Any] | None) -> None:
         self.vision.save_pretrained(directory / "florence")
         self.llm.save_pretrained(directory / "llm")
         self.tokenizer.save_pretrained(directory / "llm")
@@ -263,16 +258,18 @@ class FlorenceVL(nn.Module):
         connector.update({f"projector.{k}": v for k, v in self.projector.state_dict().items()})
         save_file({k: v.detach().contiguous().cpu() for k, v in connector.items()}, str(directory / CONNECTOR_FILE))
         (directory / CONFIG_FILE).write_text(json.dumps(self.export_config(), indent=2))
+        write_model_card(self, directory, final, training)
 
     @classmethod
     def from_pretrained(
         cls,
         directory: str | Path,
-        dtype: str | torch.dtype = "float32",
+        dtype: str | torch.dtype | None = None,
         attn_implementation: str = "sdpa",
         quantization: str | None = None,
     ) -> FlorenceVL:
-        """Load a directory written by :meth:`save_pretrained`."""
+        """Load a directory written by :meth:`save_pretrained`, in the dtype it was saved in unless ``dtype`` is
+        given (an export older than the recorded dtype: its LLM's ``config.json``, else float32)."""
         directory = Path(directory)
         if not (directory / CONFIG_FILE).is_file():
             raise FileNotFoundError(
@@ -280,6 +277,9 @@ class FlorenceVL(nn.Module):
                 "for a Lightning .ckpt use fvl.training.export or evaluate.py checkpoint=<file>.ckpt."
             )
         config = json.loads((directory / CONFIG_FILE).read_text())
+        if dtype is None:
+            llm_config = json.loads((directory / "llm" / "config.json").read_text())
+            dtype = config.get("dtype") or llm_config.get("dtype") or llm_config.get("torch_dtype") or "float32"
         vision = FlorenceEncoder.from_pretrained(directory / "florence", **config["vision"])
         llm = load_language_model(
             directory / "llm", attn_implementation=attn_implementation, dtype=dtype, quantization=quantization

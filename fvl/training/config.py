@@ -10,6 +10,7 @@ then catches what composition lets through, before a weight or a data file is re
 * a weights path (``model.*.name_or_path``) that is a local path but does not exist;
 * ``trainer`` options that the Lightning ``Trainer`` does not take, a negative ``gradient_clip_val``, an
   ``accumulate_grad_batches`` below 1;
+* a logger whose package is not installed (:mod:`fvl.training.loggers`);
 * an ``optimized_metric`` that nothing in this run logs (``val/loss`` needs ``data.val``; other metrics come
   from the callbacks that declare them in ``logged_metrics``).
 """
@@ -29,6 +30,8 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from fvl.data.config import DataConfig
 from fvl.models.builder import check_local_weights
 from fvl.models.spec import ModelSpec, check_keys
+from fvl.training.export import ExportConfig
+from fvl.training.loggers import check_loggers
 
 PARTS = ("vision", "projector", "llm")
 STAGE_PARTS = ("vision", "fusion", "projector", "llm")
@@ -142,6 +145,7 @@ class TrainConfig:
     cpu_threads: Any = "auto"
     optimized_metric: str | None = "val/loss"
     export_model: bool = True
+    export: ExportConfig = field(default_factory=ExportConfig)
     nonfinite: NonFiniteConfig = field(default_factory=NonFiniteConfig)
 
 
@@ -155,6 +159,7 @@ TYPED_SECTIONS = {
     "optim": OptimConfig,
     "data": DataConfig,
     "nonfinite": NonFiniteConfig,
+    "export": ExportConfig,
 }
 
 
@@ -209,6 +214,7 @@ def validate_train_config(cfg: DictConfig, where: str = "") -> None:
         if unknown:
             raise ValueError(f"unknown top-level option(s) {unknown}; see fvl/conf/train.yaml for the options.")
         check_trainer(plain.get("trainer"))
+        check_loggers(plain.get("logger"))
         check_optimized_metric(cfg)
         check_local_weights(ModelSpec.parse(plain["model"]))
     except MissingMandatoryValue as error:

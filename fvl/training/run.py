@@ -3,8 +3,9 @@
 One stage = build the Lightning module for ``stage`` (weights from ``init_from`` when set), the data module
 and the trainer, fit (resuming ``ckpt_path`` when set), save ``checkpoints/last.ckpt``, run a final
 validation, and on rank zero write ``metrics.json`` (the final ``val/*`` metrics and the data pipeline's
-``data/*`` counts of skipped, dropped and truncated samples) and export ``model/``
-(``FlorenceVL.save_pretrained`` of the checkpoint, LoRA merged). ``pre_stage`` runs an earlier stage first in
+``data/*`` counts of skipped, dropped and truncated samples), export ``model/``
+(``FlorenceVL.save_pretrained`` of the checkpoint, LoRA merged) and draw ``curves.png`` (and, when training
+starts, ``token_lengths.png``: :mod:`fvl.training.run_pictures`). ``pre_stage`` runs an earlier stage first in
 ``<run dir>/pre_stage`` and hands its exported model to this stage as ``init_from``.
 """
 
@@ -26,16 +27,16 @@ from fvl.data.source_check import check_sources
 from fvl.data.synthetic import ensure_synthetic
 from fvl.training.config import ConfigError, lr_by_part, validate_train_config
 from fvl.training.data_report import data_counts
-from fvl.training.export import export_checkpoint
+from fvl.training.export import METRICS_FILE, export_run
 from fvl.training.factory import build_datamodule, build_trainer, to_plain
 from fvl.training.optim import warn_if_lr_destroys_pretrained
 from fvl.training.preemption import Preempted, Preemption
 from fvl.training.resume import LAST_CHECKPOINT, resume_checkpoint
+from fvl.training.run_pictures import TokenLengthsPicture, stage_title, write_stage_curves
 from fvl.training.stages import build_module
 
 log = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
 MODEL_DIR = "model"
 PRE_STAGE_DIR = "pre_stage"
 
@@ -80,6 +81,7 @@ def pre_stage_config(cfg: DictConfig) -> DictConfig:
     with open_dict(first):
         first.pre_stage = nested
         first.ckpt_path = None
+        first.export.dtype = (partial.get("export") or {}).get("dtype")  # it starts the next stage: as trained
         first.paths.output_dir = str(Path(cfg.paths.output_dir) / PRE_STAGE_DIR)
     return first
 
@@ -145,6 +147,8 @@ def fit_stage(cfg: DictConfig) -> StageResult:
     )
     datamodule = build_datamodule(cfg.data, module.model)
     trainer = build_trainer(cfg, module.model, resumed_from=ckpt_path)
+    title = stage_title(cfg.stage.name, output_dir)
+    trainer.callbacks.append(TokenLengthsPicture(output_dir, title))  # <run dir>/token_lengths.png
     fit(trainer, module, datamodule, ckpt_path)
     if trainer.fast_dev_run:
         return StageResult(output_dir, final_metrics(trainer))
@@ -158,8 +162,9 @@ def fit_stage(cfg: DictConfig) -> StageResult:
         report = {**metrics, **counts}
         (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         if cfg.export_model:
-            export_checkpoint(checkpoint, output_dir / MODEL_DIR)
+            export_run(cfg, checkpoint, output_dir / MODEL_DIR, trainer.global_step, report)  # + README.md card
             log.info("Exported the model to %s", output_dir / MODEL_DIR)
+        write_stage_curves(output_dir, title)  # <run dir>/curves.png from csv/metrics.csv
     trainer.strategy.barrier()
     return StageResult(output_dir, metrics)
 
