@@ -40,6 +40,10 @@ from tiny_release import write_tiny_release  # noqa: E402
 GPU_ONLY = re.compile(r"trainer=(fsdp|deepspeed\w*|gpu|ddp)\b|quantization=4bit|torchrun")
 STEPS = ["trainer.max_steps=2", "trainer.enable_progress_bar=false", "cpu_threads=1", "data.num_workers=0"]
 EVALUATE = ["limit=2", "batch_size=2", "generation.max_new_tokens=2"]
+EARLIER_STAGE = ["trainer.max_steps=1", "data.batch_size=2"]
+ALIGNMENT = [*STEPS, "data.batch_size=2", "trainer.val_check_interval=2"] + [
+    f"{stage}.{option}" for stage in ("pre_stage", "pre_stage.pre_stage") for option in EARLIER_STAGE
+]
 
 
 def readme_blocks(language: str) -> list[str]:
@@ -224,6 +228,8 @@ def run_command(command: str, cwd: Path) -> subprocess.CompletedProcess:
         command += " " + " ".join(EVALUATE)
     elif command.startswith("python -m lmms_eval"):
         command += " --limit 2"
+    elif command.startswith("fvl alignment"):  # its reference caption stages and each subset, a step or two
+        command = command.replace("fvl alignment", "fvl alignment --heldout 4", 1) + " " + " ".join(ALIGNMENT)
     command = command.replace("train.py", str(ROOT / "train.py")).replace("evaluate.py", str(ROOT / "evaluate.py"))
     result = subprocess.run(
         ["bash", "-c", command], cwd=cwd, env=environment(cwd), capture_output=True, text=True, timeout=600
@@ -306,6 +312,10 @@ def test_readme_command(index, world):
         return  # this very suite (.ci/run runs it through ./fvl.sh test)
     if command == "./fvl.sh demo" or command.startswith("python -m venv"):
         return  # the setup is the one this suite runs in (checked above); `python train.py` runs below
+    if command.startswith("tensorboard --logdir"):  # a server: check that what it would show was written
+        logdir = world / shlex.split(command)[2]
+        assert list(logdir.glob("*/runs/*/tensorboard/events.out.tfevents.*")), logdir
+        return
     if command == "fvl":  # the README shows what it prints
         listing = subprocess.run(["fvl"], capture_output=True, text=True, env=environment(world), check=True)
         readme = (ROOT / "README.md").read_text(encoding="utf-8")
