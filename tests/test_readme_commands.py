@@ -231,8 +231,14 @@ def run_command(command: str, cwd: Path) -> subprocess.CompletedProcess:
     elif command.startswith("fvl alignment"):  # its reference caption stages and each subset, a step or two
         command = command.replace("fvl alignment", "fvl alignment --heldout 4", 1) + " " + " ".join(ALIGNMENT)
     command = command.replace("train.py", str(ROOT / "train.py")).replace("evaluate.py", str(ROOT / "evaluate.py"))
-    result = subprocess.run(
-        ["bash", "-c", command], cwd=cwd, env=environment(cwd), capture_output=True, text=True, timeout=600
+    result = subprocess.run(  # no stdin: an interactive `fvl chat` session ends at once (EOF)
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=environment(cwd),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
     return result
@@ -249,7 +255,35 @@ def test_the_readme_starts_with_the_two_quick_start_commands_and_the_setup_they_
     for install in re.findall(r"pip install ([^&]+)", setup):  # fvl.sh runs the README's setup, quietly
         assert f".venv/bin/pip install -q {install.strip()}" in script, install
     assert "exec ./fvl.sh test" in (ROOT / ".ci" / "run").read_text()
-    assert "exec .venv/bin/python train.py \"$@\"" in script  # `./fvl.sh demo` is `python train.py`
+    assert 'exec .venv/bin/python train.py "$@"' in script  # `./fvl.sh demo` is `python train.py`
+
+
+def check_server(command: str, cwd: Path) -> None:
+    """Start ``fvl serve`` on a free port, wait for the page to answer, then stop it."""
+    import socket
+    import time
+    import urllib.request
+
+    pytest.importorskip("gradio")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = environment(cwd)
+    server = subprocess.Popen(["bash", "-c", f"exec {command} --port {port}"], cwd=cwd, env=env, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert server.poll() is None, f"{command} exited with {server.returncode}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+                    assert page.status == 200 and "gradio" in page.read().decode().lower()
+                    return
+            except OSError:
+                time.sleep(1)
+        raise AssertionError(f"{command} served nothing on port {port} within 180 s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def check_fusion_sweep(cwd: Path, result: subprocess.CompletedProcess) -> None:
@@ -315,6 +349,9 @@ def test_readme_command(index, world):
     if command.startswith("tensorboard --logdir"):  # a server: check that what it would show was written
         logdir = world / shlex.split(command)[2]
         assert list(logdir.glob("*/runs/*/tensorboard/events.out.tfevents.*")), logdir
+        return
+    if command.startswith("fvl serve"):  # a server: it must come up and say where
+        check_server(resolve_placeholders(command, world), world)
         return
     if command == "fvl":  # the README shows what it prints
         listing = subprocess.run(["fvl"], capture_output=True, text=True, env=environment(world), check=True)
