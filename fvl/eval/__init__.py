@@ -1,33 +1,39 @@
 """Evaluation: benchmark definitions, official metrics, sharded prediction runs and result files.
 
-The model side plugs in as `predict(samples: list[EvalSample]) -> list[str]`.
+The model side plugs in as `predict(samples: list[EvalSample]) -> list[str]`. The names below are imported on
+first use, so a command that needs one evaluation module (``fvl chat`` needs only the predictor) does not load
+every benchmark and metric.
 """
 
-from fvl.eval.benchmarks import Benchmark, TableBenchmark, benchmark_names, get_benchmark
-from fvl.eval.failures import BenchmarksFailed
-from fvl.eval.results import BenchmarkResult, format_table, print_table, write_results
-from fvl.eval.runner import PredictFn, evaluate, run_shard, shard_indices
-from fvl.eval.sample import EvalSample
-from fvl.eval.sample_set import SampleSet
-from fvl.eval.scoring import score_benchmark
-from fvl.eval.suite import evaluate_suite
+from __future__ import annotations
 
-__all__ = [
-    "Benchmark",
-    "BenchmarkResult",
-    "BenchmarksFailed",
-    "EvalSample",
-    "PredictFn",
-    "SampleSet",
-    "TableBenchmark",
-    "benchmark_names",
-    "evaluate",
-    "evaluate_suite",
-    "format_table",
-    "get_benchmark",
-    "print_table",
-    "run_shard",
-    "score_benchmark",
-    "shard_indices",
-    "write_results",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Benchmark": "fvl.eval.benchmarks",
+    "TableBenchmark": "fvl.eval.benchmarks",
+    "benchmark_names": "fvl.eval.benchmarks",
+    "get_benchmark": "fvl.eval.benchmarks",
+    "BenchmarksFailed": "fvl.eval.failures",
+    "BenchmarkResult": "fvl.eval.results",
+    "format_table": "fvl.eval.results",
+    "print_table": "fvl.eval.results",
+    "write_results": "fvl.eval.results",
+    "PredictFn": "fvl.eval.runner",
+    "evaluate": "fvl.eval.runner",
+    "run_shard": "fvl.eval.runner",
+    "shard_indices": "fvl.eval.runner",
+    "EvalSample": "fvl.eval.sample",
+    "SampleSet": "fvl.eval.sample_set",
+    "score_benchmark": "fvl.eval.scoring",
+    "evaluate_suite": "fvl.eval.suite",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'fvl.eval' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)
