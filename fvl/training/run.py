@@ -52,7 +52,7 @@ class StageResult:
 
 
 def configure_cpu_threads(cfg: DictConfig) -> None:
-    """``cpu_threads``: an int, or ``auto`` — one thread for a tiny model on CPU (DESIGN.md §4), else unchanged."""
+    """``cpu_threads``: an int, or ``auto`` — one thread for a tiny model on CPU (it is faster), else unchanged."""
     threads = cfg.get("cpu_threads", "auto")
     if threads == "auto":
         tiny = bool(cfg.model.vision.get("tiny")) and bool(cfg.model.llm.get("tiny"))
