@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from fvl.usage import UsageError
+
 ALL = "all"
 DEFAULT_STEPS = 200
 HELDOUT_CAPTIONS = 256
@@ -73,10 +75,6 @@ REFERENCE_KEYS = (
     "model.fusion.feature_norm",
     "pre_stage.",
 )
-
-
-class UsageError(ValueError):
-    """A mistake in the command line: the message names it and the fix."""
 
 
 @dataclass(frozen=True)

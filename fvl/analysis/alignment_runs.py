@@ -19,7 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from fvl.analysis.alignment import REFERENCE_KEYS, STUDY_OVERRIDES, VALIDATIONS, Start, Subset, UsageError, override_key
+from fvl.analysis.alignment import REFERENCE_KEYS, STUDY_OVERRIDES, VALIDATIONS, Start, Subset, override_key
 from fvl.analysis.alignment_probe import read_connector
 from fvl.analysis.alignment_report import SubsetResult, train_loss_last_k, write_report
 from fvl.cache_features import compose_train
@@ -27,6 +27,7 @@ from fvl.data.synthetic import ensure_synthetic
 from fvl.training.config import ConfigError, lr_by_part
 from fvl.training.run import METRICS_FILE, MODEL_DIR, PRE_STAGE_DIR, pre_stage_config, train
 from fvl.training.run import log as run_log
+from fvl.usage import UsageError
 
 PROBE = "fvl.analysis.alignment_probe.ConnectorProbe"
 HELDOUT_SUFFIX = "_heldout"

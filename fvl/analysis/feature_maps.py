@@ -27,15 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from fvl.analysis.pca_maps import PcaMap, pca_rgb, token_grid
+from fvl.usage import UsageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 FEATURE_MAPS_PNG, FUSION_WEIGHTS_PNG, ARRAYS_FILE = "feature_maps.png", "fusion_weights.png", "feature_maps.npz"
 GRID_STRIDE = 32  # DaViT's total downsampling: one token per 32×32 pixels
 DTYPES = ("float32", "bfloat16", "float16")
-
-
-class UsageError(Exception):
-    """A mistake in the command: its message is printed and the exit status is 2."""
 
 
 @dataclass(frozen=True)

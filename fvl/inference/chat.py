@@ -15,7 +15,8 @@ import argparse
 import sys
 from typing import TextIO
 
-from fvl.inference.options import UsageError, add_decoding_arguments, add_model_arguments, parse_command
+from fvl.inference.options import add_decoding_arguments, add_model_arguments, parse_command
+from fvl.usage import UsageError
 
 SESSION_HELP = (
     "Type a question and press Enter. /image PATH: new image, new conversation · /reset: new conversation · "

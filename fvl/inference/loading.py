@@ -18,8 +18,9 @@ from PIL import Image
 
 from fvl.data.images import ImageLoadError, load_image
 from fvl.eval.predictor import ModelPredictor
-from fvl.inference.options import DecodingOptions, UsageError
+from fvl.inference.options import DecodingOptions
 from fvl.models.loading import load, locate
+from fvl.usage import UsageError
 
 
 def pick_device(requested: str | None) -> torch.device:

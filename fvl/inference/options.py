@@ -15,10 +15,6 @@ from typing import Any
 DTYPES = ("float32", "bfloat16", "float16")
 
 
-class UsageError(Exception):
-    """A mistake in the command (missing file, not a model, bad input): its message is shown, the exit status is 2."""
-
-
 @dataclass(frozen=True)
 class DecodingOptions:
     """How replies are generated (see module docstring)."""

@@ -20,7 +20,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TextIO
 
-from fvl.inference.options import UsageError, add_decoding_arguments, add_model_arguments, bounded, parse_command
+from fvl.inference.options import add_decoding_arguments, add_model_arguments, bounded, parse_command
+from fvl.usage import UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fvl.data.images import probe_image
-from fvl.inference.options import UsageError
+from fvl.usage import UsageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 SHOWN_PROBLEMS = 10

@@ -17,7 +17,8 @@ import sys
 import time
 from collections.abc import Iterator
 
-from fvl.inference.options import UsageError, add_decoding_arguments, add_model_arguments, bounded, parse_command
+from fvl.inference.options import add_decoding_arguments, add_model_arguments, bounded, parse_command
+from fvl.usage import UsageError
 
 # Small images (the demo's are 64 px) fill the image box instead of showing as a thumbnail.
 PAGE_CSS = "#fvl-image img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }"

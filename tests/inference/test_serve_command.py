@@ -23,8 +23,8 @@ def test_not_a_model_exits_2(tmp_path, capsys):
 
 def test_a_taken_port_is_refused(predictor):
     pytest.importorskip("gradio")
-    from fvl.inference.options import UsageError
     from fvl.inference.session import ChatModel
+    from fvl.usage import UsageError
 
     app = serve.build_app(ChatModel(predictor), "test", [])
     with socket.socket() as taken:
