@@ -15,31 +15,17 @@ from collections.abc import Iterator, Sequence
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from fvl.conf import CONFIG_DIR
 from fvl.data.feature_store import DTYPES, FeatureStore, image_digest
 from fvl.data.mixture import open_source
 from fvl.data.sample import ImageRef
 from fvl.data.sources import SourceSpec
 from fvl.data.synthetic import ensure_synthetic
 from fvl.models.feature_cache import cache_fields, cache_key, fill_cache, image_settings_of, projected_bytes
+from fvl.training.compose import compose_train
 from fvl.training.factory import to_plain
 from fvl.training.init_from import start_model
-
-CONF = CONFIG_DIR
-
-
-def compose_train(overrides: Sequence[str]) -> DictConfig:
-    """``fvl/conf/train.yaml`` composed with ``overrides``, Hydra's runtime set as in ``train.py``."""
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg.hydra
-    return cfg
 
 
 def source_images(data: DictConfig) -> Iterator[ImageRef]:

@@ -34,66 +34,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from fvl.analysis.alignment_protocol import (
+    ALL,
+    DEFAULT_STEPS,
+    HELDOUT_CAPTIONS,
+    LAST_K,
+    PROTOCOL_KEYS,
+    REFERENCE_DIR,
+    Start,
+    Subset,
+    override_key,
+)
 from fvl.usage import UsageError
-
-ALL = "all"
-DEFAULT_STEPS = 200
-HELDOUT_CAPTIONS = 256
-LAST_K = 20
-VALIDATIONS = 5  # held-out validations per subset run (plus the final one)
-REFERENCE_DIR = "reference"
-# Every subset run: connector only, on captions, logged as CSV, nothing exported. The user's overrides come after.
-STUDY_OVERRIDES = (
-    "data=synthetic_captions",
-    "stage=finetune",
-    "stage.frozen=[vision,llm]",
-    "stage.lora=null",
-    "logger=csv",
-    "export_model=false",
-    "trainer.enable_progress_bar=false",
-    "trainer.check_val_every_n_epoch=null",
-)
-# What the study decides itself, so an override of it is refused.
-PROTOCOL_KEYS = ("stage", "model.fusion.features", "init_from", "ckpt_path", "pre_stage", "paths.output_dir")
-# The user's overrides the reference run (the demo's caption stages) shares with the subsets.
-REFERENCE_KEYS = (
-    "data.synthetic.",
-    "paths.",
-    "seed",
-    "cpu_threads",
-    "trainer.accelerator",
-    "trainer.devices",
-    "trainer.precision",
-    "model/vision",
-    "model.vision.",
-    "model/llm",
-    "model.llm.",
-    "model.fusion.feature_norm",
-    "pre_stage.",
-)
-
-
-@dataclass(frozen=True)
-class Subset:
-    name: str
-    features: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Start:
-    """Exported model dirs whose ``florence/`` and ``llm/`` replace the config's weights (None: the config's)."""
-
-    vision: Path | None = None
-    llm: Path | None = None
-    note: str = "the config's weights"
-
-
-def override_key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def parse_subsets(text: str | None, names: Sequence[str]) -> list[Subset]:

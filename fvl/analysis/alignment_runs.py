@@ -1,7 +1,7 @@
 """The runs behind ``fvl alignment`` (:mod:`fvl.analysis.alignment`): one connector-only training run per subset.
 
 :class:`Study` composes ``fvl/conf/train.yaml`` with the study's overrides and the user's
-(:func:`fvl.cache_features.compose_train`, as ``train.py`` would), prints the plan, trains the demo's caption
+(:func:`fvl.training.compose.compose_train`, as ``train.py`` would), prints the plan, trains the demo's caption
 stages as a reference start when the LLM is the random tiny one, runs each subset with
 :func:`fvl.training.run.train` and collects what each run left (``metrics.json``, the CSV log, ``connector.json``)
 into the report (:mod:`fvl.analysis.alignment_report`).
@@ -19,11 +19,11 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from fvl.analysis.alignment import REFERENCE_KEYS, STUDY_OVERRIDES, VALIDATIONS, Start, Subset, override_key
 from fvl.analysis.alignment_probe import read_connector
+from fvl.analysis.alignment_protocol import REFERENCE_KEYS, STUDY_OVERRIDES, VALIDATIONS, Start, Subset, override_key
 from fvl.analysis.alignment_report import SubsetResult, train_loss_last_k, write_report
-from fvl.cache_features import compose_train
 from fvl.data.synthetic import ensure_synthetic
+from fvl.training.compose import compose_train
 from fvl.training.config import ConfigError, lr_by_part
 from fvl.training.run import METRICS_FILE, MODEL_DIR, PRE_STAGE_DIR, pre_stage_config, train
 from fvl.training.run import log as run_log
