@@ -32,8 +32,8 @@ from pathlib import Path
 import psutil
 from data_scan import generate
 
-from fvl.data.llava_source import LlavaSource
-from fvl.data.sources import RecordSource, SourceSpec
+from fvl.data.sources.llava import LlavaSource
+from fvl.data.sources.spec import RecordSource, SourceSpec
 
 SIDES = ("dicts", "convert", "hit")
 MIB = 1 << 20

@@ -30,11 +30,11 @@ from PIL import Image
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from fvl.data.encoding import SampleEncoder
-from fvl.data.mixture import open_source
-from fvl.data.scan import SourceScan
-from fvl.data.scan_workers import default_num_scan_workers, scan_source
-from fvl.data.scanner import Scanner, ScanOptions
-from fvl.data.sources import SourceSpec
+from fvl.data.scan.scanner import Scanner, ScanOptions
+from fvl.data.scan.source_scan import SourceScan
+from fvl.data.scan.workers import default_num_scan_workers, scan_source
+from fvl.data.sources.mixture import open_source
+from fvl.data.sources.spec import SourceSpec
 from fvl.models.language_model import prepare_tokenizer
 from fvl.models.tiny import DEFAULT_CORPUS, tiny_llm_tokenizer
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fvl.data.images import ImageProcessor, ImageSettings
-from fvl.data.synthetic_scene import CELLS, COLOURS, SHAPES, Scene, Shape, draw_scene
+from fvl.data.synthetic.scene import CELLS, COLOURS, SHAPES, Scene, Shape, draw_scene
 from fvl.models.florence_vl import FlorenceVL
 
 

@@ -18,10 +18,10 @@ import torch
 from omegaconf import DictConfig
 
 from fvl.data.feature_store import DTYPES, FeatureStore, image_digest
-from fvl.data.mixture import open_source
 from fvl.data.sample import ImageRef
-from fvl.data.sources import SourceSpec
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.sources.mixture import open_source
+from fvl.data.sources.spec import SourceSpec
+from fvl.data.synthetic.generate import prepare_configured
 from fvl.models.feature_cache import cache_fields, cache_key, fill_cache, image_settings_of, projected_bytes
 from fvl.training.compose import compose_train
 from fvl.training.factory import to_plain
@@ -53,8 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not root:
         print("Set data.feature_cache=<directory> (the same as for training).", file=sys.stderr)
         return 2
-    if cfg.data.get("synthetic"):
-        ensure_synthetic(**to_plain(cfg.data.synthetic))
+    prepare_configured(to_plain(cfg.data))
     L.seed_everything(cfg.seed)  # as train.py before building: a tiny random model gets the same weights and key
     model = start_model(to_plain(cfg.model), cfg.init_from)
     vision = model.vision.to(args.device).eval()

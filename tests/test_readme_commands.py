@@ -27,7 +27,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 import fvl.eval.config  # noqa: F401  (registers what fvl/conf/evaluate.yaml composes onto, as evaluate.py does)
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.models.loading import load
 from fvl.training.config import validate_train_config
 

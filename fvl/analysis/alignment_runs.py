@@ -22,7 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from fvl.analysis.alignment_probe import read_connector
 from fvl.analysis.alignment_protocol import REFERENCE_KEYS, STUDY_OVERRIDES, VALIDATIONS, Start, Subset, override_key
 from fvl.analysis.alignment_report import SubsetResult, train_loss_last_k, write_report
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.training.compose import compose_train
 from fvl.training.config import ConfigError, lr_by_part
 from fvl.training.run import METRICS_FILE, MODEL_DIR, PRE_STAGE_DIR, pre_stage_config, train

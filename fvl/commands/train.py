@@ -13,7 +13,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from fvl.data.scan_checks import MalformedRecordError, SkipRateError
+from fvl.data.scan.checks import MalformedRecordError, SkipRateError
 from fvl.models.finite import NonFiniteWeightsError
 from fvl.training.config import ConfigError
 from fvl.training.nonfinite import NonFiniteError

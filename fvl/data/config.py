@@ -5,15 +5,15 @@ batch_size=abc``) fails at compose time naming the key; ``__post_init__`` checks
 model-dependent options (tokenizer, visual-token count, image size and statistics) are not here: they come
 from the built model.
 
-``train`` / ``val``: a list of sources (a path, or a mapping of :class:`~fvl.data.sources.SourceSpec` fields:
+``train`` / ``val``: a list of sources (a path, or a mapping of :class:`~fvl.data.sources.spec.SourceSpec` fields:
 ``path``, ``kind``, ``image_root``, ``weight``, ``split``, ``id_column``, ``image_column``,
 ``conversations_column``, ``name``). ``prompt_suffix``: the instruction your data appends to short-answer
 questions (e.g. LLaVA's ``"\\nAnswer the question using a single word or phrase."``); it is not added to the
 training text, only recorded in the exported model so ``evaluate.py``'s ``custom`` benchmark asks the same way.
-The text layout, recorded in the model too: ``plain_layout`` (reference|eos, :mod:`fvl.data.plain_format`) and
+The text layout, recorded in the model too: ``plain_layout`` (reference|eos, :mod:`fvl.data.formats.plain`) and
 ``image_placement`` (turn_start|as_given, :mod:`fvl.data.sample`); the defaults are the reference recipe's.
 
-Data faults (:mod:`fvl.data.scan_checks`): ``sample_policy`` (skip|raise) for malformed records,
+Data faults (:mod:`fvl.data.scan.checks`): ``sample_policy`` (skip|raise) for malformed records,
 ``image_policy`` (skip|raise) for images, ``overlong`` (truncate|drop) for samples over ``max_length``; the
 largest share of a source's records each may take: ``max_malformed_rate``, ``max_skip_rate`` (images),
 ``max_drop_rate`` (overlong drops); ``max_image_pixels`` (null: no limit) refuses larger images from their header.
@@ -27,11 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from fvl.data.conversations import CONVERSATIONS
-from fvl.data.plain_format import PLAIN_LAYOUTS
+from fvl.data.formats.plain import PLAIN_LAYOUTS
+from fvl.data.formats.templates import CONVERSATIONS
 from fvl.data.sample import IMAGE_PLACEMENTS
-from fvl.data.scan_checks import SAMPLE_POLICIES, SkipLimits
-from fvl.data.synthetic import SyntheticOptions
+from fvl.data.scan.checks import SAMPLE_POLICIES, SkipLimits
+from fvl.data.synthetic.generate import SyntheticOptions
 
 FORMATS = ("chat", "plain")
 OVERLONG = ("truncate", "drop")
@@ -72,8 +72,8 @@ class DataConfig:
     synthetic: dict[str, Any] | None = None  # {root, **SyntheticOptions fields}: the demo set, generated on use
     format: str = "chat"
     system_prompt: str | None = None
-    conversation: str | None = None  # llama3 | phi3: the reference's conversation template (fvl.data.conversations)
-    plain_layout: str = "reference"  # reference: <image>caption\n | eos: <image>\ncaption<eos> (fvl.data.plain_format)
+    conversation: str | None = None  # llama3 | phi3: the reference's conversation template (fvl.data.formats.templates)
+    plain_layout: str = "reference"  # reference: <image>caption\n | eos: <image>\ncaption<eos> (fvl.data.formats.plain)
     image_placement: str = "turn_start"  # turn_start: <image>\n first in its turn | as_given (fvl.data.sample)
     prompt_suffix: str | None = None
     max_length: int | None = 2048

@@ -9,8 +9,8 @@ normalisation) are plain arguments too, filled from the model by ``for_model``::
                        format="chat", batch_size=32)
     dm = FVLDataModule.for_model(model, train=..., image={"policy": "pad"}, format="chat", batch_size=32)
 
-Before training every sample is tokenized once for exact lengths (:mod:`fvl.data.scan`). That scan is cached
-on disk per source (:mod:`fvl.data.scan_cache`, keyed by the data, tokenizer and options) and runs over
+Before training every sample is tokenized once for exact lengths (:mod:`fvl.data.scan.source_scan`). That scan is cached
+on disk per source (:mod:`fvl.data.scan.cache`, keyed by the data, tokenizer and options) and runs over
 ``num_scan_workers`` processes: ``prepare_data`` (run by Lightning once per node; without a trainer by
 ``setup``, on rank 0 of each node under ``torch.distributed`` while the other ranks wait) fills the cache, and
 ``setup`` on every rank reads it. Options: ``scan_cache`` (on/off), ``scan_cache_dir`` (default ``.fvl_cache/``
@@ -20,7 +20,7 @@ and modification time). A first scan of millions of samples can outlast the proc
 other ranks wait under (Lightning: 30 min); raise it, or fill the cache beforehand in a single process
 (``FVLDataModule(...).prepare_data()``).
 
-Data faults end in a clear error or a counted skip (:mod:`fvl.data.scan_checks`): malformed records follow
+Data faults end in a clear error or a counted skip (:mod:`fvl.data.scan.checks`): malformed records follow
 ``sample_policy`` (skip|raise), images ``image_policy`` (skip|raise), over-long samples ``overlong``
 (truncate|drop); each source fails once a fault takes more than its share of the records: ``max_skip_rate``
 (image files missing or empty, and, as they happen, image loads that fail), ``max_drop_rate`` (overlong drops),
@@ -66,9 +66,8 @@ from fvl.data.images import MAX_IMAGE_PIXELS, ImageProcessor, ImageSettings
 from fvl.data.packing import PackedRows, PackingSampler
 from fvl.data.resumable_loader import ResumableDataLoader, resume_position
 from fvl.data.sampler import LengthGroupedSampler
-from fvl.data.scanner import Scanner, ScanOptions
-from fvl.data.sources import SourceSpec
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.scan.scanner import Scanner, ScanOptions
+from fvl.data.sources.spec import SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +100,15 @@ class FVLDataModule(L.LightningDataModule):
 
     ``train``/``val``: source specs (or mappings / paths). ``image``: :class:`ImageSettings` (size, square|pad).
     ``format``: plain|chat; ``system_prompt`` for chat samples without one; ``conversation``: llama3|phi3 renders
-    chat samples with the reference's conversation template (:mod:`fvl.data.conversations`); ``plain_layout``:
-    reference|eos (:mod:`fvl.data.plain_format`); ``image_placement``: turn_start|as_given, where ``<image>`` goes
+    chat samples with the reference's conversation template (:mod:`fvl.data.formats.templates`); ``plain_layout``:
+    reference|eos (:mod:`fvl.data.formats.plain`); ``image_placement``: turn_start|as_given, where ``<image>`` goes
     (:func:`~fvl.data.sample.place_image_token`). ``max_length``
     counts image tokens; ``overlong``: truncate|drop, with ``max_drop_rate``. ``image_policy``: skip|raise for
     missing or corrupt images, with ``max_skip_rate``; ``max_image_pixels`` (None: no limit).
     ``sample_policy``: skip|raise for malformed records, with ``max_malformed_rate`` (module docstring).
     ``sampler``: :class:`SamplerOptions` of the training split (validation is unshuffled). ``packing``: training
     batches of ``batch_size`` packed rows of at most ``pack_tokens`` tokens (None: ``max_length``), :mod:`.packing`.
-    ``synthetic``: options of :func:`~fvl.data.synthetic.ensure_synthetic`, to generate the demo set in
-    ``prepare_data``. ``num_scan_workers`` (None: ``min(8, CPUs)``; 0 or 1: in-process), ``scan_cache``,
+    ``num_scan_workers`` (None: ``min(8, CPUs)``; 0 or 1: in-process), ``scan_cache``,
     ``scan_cache_dir``, ``scan_cache_refresh``, ``scan_cache_content_hash``: the up-front scan (module docstring).
     """
 
@@ -136,7 +134,6 @@ class FVLDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         sampler: SamplerOptions | Mapping[str, Any] | None = None,
         seed: int = 42,
-        synthetic: Mapping[str, Any] | None = None,
         num_scan_workers: int | None = None,
         scan_cache: bool = True,
         scan_cache_dir: str | None = None,
@@ -172,7 +169,6 @@ class FVLDataModule(L.LightningDataModule):
         self.pin_memory = pin_memory
         self.sampler_options = _as(SamplerOptions, sampler or SamplerOptions())
         self.seed = seed
-        self.synthetic = dict(synthetic) if synthetic is not None else None
         self.scan_options = ScanOptions(
             num_workers=num_scan_workers,
             cache=scan_cache,
@@ -205,9 +201,7 @@ class FVLDataModule(L.LightningDataModule):
         return cls(tokenizer=model.tokenizer, num_image_tokens=model.num_image_tokens, image=settings, **options)
 
     def prepare_data(self) -> None:
-        """Generates the synthetic dataset when configured, then fills the scan cache of the splits not built yet."""
-        if self.synthetic is not None:
-            ensure_synthetic(**self.synthetic)
+        """Fills the scan cache of the splits not built yet (once per node)."""
         scanner = Scanner(self.encoder, self.image_policy, self.scan_options)
         for split, sources in (("train", self.train_sources), ("val", self.val_sources)):
             if split not in self.datasets:

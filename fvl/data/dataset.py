@@ -1,13 +1,13 @@
 """The map-style training dataset: a weighted mixture of sources, encoded samples and preprocessed images.
 
-Construction scans every source (:mod:`fvl.data.scan`, through :class:`~fvl.data.scanner.Scanner`: cached on
-disk and parallel as the ``scan`` options say) and builds one index with exact lengths, supervised-token counts
-and modality per entry, which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list
-(the sampler yields whole batches of indices). When the batch of indices is a
-:class:`~fvl.data.sampler.StepBatch`, each item also carries its ``step_supervised_tokens`` (the loss divisor of
-the optimizer step the batch belongs to), which the collator puts in the batch.
+Construction scans every source (:mod:`fvl.data.scan.source_scan`, via :class:`~fvl.data.scan.scanner.Scanner`: cached
+on disk and parallel as the ``scan`` options say) and builds one index with exact lengths, supervised-token counts and
+modality per entry, which the sampler uses. ``dataset[i]`` returns one item; ``dataset[[i, j, ...]]`` a list (the
+sampler yields whole batches of indices). When the batch of indices is a :class:`~fvl.data.sampler.StepBatch`, each item
+also carries its ``step_supervised_tokens`` (the loss divisor of the optimizer step the batch belongs to), which the
+collator puts in the batch.
 
-Each source's scan counts then pass :func:`~fvl.data.scan_checks.check_source_scan`: ``sample_policy``
+Each source's scan counts then pass :func:`~fvl.data.scan.checks.check_source_scan`: ``sample_policy``
 (raise|skip) for malformed records and the rate gates ``max_skip_rate`` (missing or empty image files),
 ``max_drop_rate`` (overlong drops) and ``max_malformed_rate``; the dataset's counts are logged, at WARNING when
 anything was skipped, dropped or truncated.
@@ -42,11 +42,11 @@ from torch.utils.data import Dataset
 from fvl.data.encoding import SampleEncoder
 from fvl.data.feature_store import FeatureStore
 from fvl.data.images import MAX_IMAGE_PIXELS, ImageLoadError, ImageProcessor, load_image
-from fvl.data.mixture import open_source, weighted_records
 from fvl.data.sampler import StepBatch
-from fvl.data.scan_checks import ImageSkipRateError, SkipLimits, check_sample_policy, check_source_scan, log_report
-from fvl.data.scanner import Scanner, ScanOptions
-from fvl.data.sources import SourceSpec
+from fvl.data.scan.checks import ImageSkipRateError, SkipLimits, check_sample_policy, check_source_scan, log_report
+from fvl.data.scan.scanner import Scanner, ScanOptions
+from fvl.data.sources.mixture import open_source, weighted_records
+from fvl.data.sources.spec import SourceSpec
 from fvl.data.stats import SCAN_COUNTS, DataReport, SharedCounters
 
 log = logging.getLogger(__name__)

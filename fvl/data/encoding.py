@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from transformers import PreTrainedTokenizerBase
 
 from fvl.constants import IGNORE_INDEX, IMAGE_TOKEN
-from fvl.data.chat_format import ChatFormat
-from fvl.data.plain_format import PlainFormat
-from fvl.data.rendering import ConversationFormat, LabelMaskError, Rendering
+from fvl.data.formats.chat import ChatFormat
+from fvl.data.formats.plain import PlainFormat
+from fvl.data.formats.rendering import ConversationFormat, LabelMaskError, Rendering
 from fvl.data.sample import Sample, Turn, check_image_placement, place_image_token
 
 FORMATS = ("plain", "chat")
@@ -110,7 +110,7 @@ def make_format(
 class SampleEncoder:
     """Renders, tokenizes and labels samples for one tokenizer, format and image-token count.
 
-    ``plain_layout`` (reference|eos) is the plain format's layout (:mod:`fvl.data.plain_format`);
+    ``plain_layout`` (reference|eos) is the plain format's layout (:mod:`fvl.data.formats.plain`);
     ``image_placement`` (turn_start|as_given) where ``<image>`` goes (:func:`~fvl.data.sample.place_image_token`),
     for training samples and prompts alike. ``settings`` holds the options besides the tokenizer as plain values
     (part of the scan cache key).

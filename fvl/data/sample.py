@@ -11,7 +11,7 @@ turn becoming ``<image>\\n`` + the rest of its text stripped (just ``<image>`` w
 it. Structural problems raise :class:`SampleError` naming the sample, never a silent fix: a turn
 that is not a mapping, an unknown speaker, a missing or ``null`` text, turns that do not alternate, a last turn
 without an answer, an empty (blank) answer, whose only supervised token would be the end token, and a misplaced
-or extra ``<image>`` placeholder. The scan (:mod:`fvl.data.scan`) counts these as ``skipped_malformed``.
+or extra ``<image>`` placeholder. The scan (:mod:`fvl.data.scan.source_scan`) counts these as ``skipped_malformed``.
 """
 
 from __future__ import annotations

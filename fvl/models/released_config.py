@@ -40,7 +40,7 @@ from transformers import (
 from transformers.initialization import no_init_weights
 
 from fvl.constants import IMAGE_TOKEN, IMAGENET_MEAN, IMAGENET_STD
-from fvl.data.conversations import SYSTEM_PROMPTS, conversation_template
+from fvl.data.formats.templates import SYSTEM_PROMPTS, conversation_template
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, DEPTH, FlorenceEncoder
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.language_model import load_language_model
@@ -227,7 +227,7 @@ def image_size_of(tower: Path) -> tuple[int, list[str]]:
 
 
 def reference_template(conversation: str, tokenizer: PreTrainedTokenizerBase) -> str:
-    """The reference's conversation as a chat template (:func:`fvl.data.conversations.conversation_template`)."""
+    """The reference's conversation as a chat template (:func:`fvl.data.formats.templates.conversation_template`)."""
     return conversation_template(conversation, tokenizer)
 
 

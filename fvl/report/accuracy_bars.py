@@ -87,7 +87,7 @@ def from_metrics(metrics: Mapping[str, object]) -> dict[str, object]:
 
 def read_chance(stats_file: str | Path) -> dict[str, float]:
     """``chance`` (the mean over the question types) and ``chance/<type>`` from the synthetic generator's
-    ``stats.json`` (:mod:`fvl.data.synthetic`)."""
+    ``stats.json`` (:mod:`fvl.data.synthetic.generate`)."""
     chance = json.loads(Path(stats_file).read_text(encoding="utf-8"))["chance"]
     return {"chance": float(chance["mean"]), **{f"chance/{k}": float(v) for k, v in chance["per_type"].items()}}
 

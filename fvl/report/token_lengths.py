@@ -1,10 +1,9 @@
 """The token lengths of a run's data, ``<run dir>/token_lengths.png``: where to set ``data.max_length``.
 
-One histogram per split (train, val) of the exact lengths the up-front scan measured (:mod:`fvl.data.scan`: image
-tokens included, after the template), with a vertical line at ``max_length`` and the share of records over it:
+One histogram per split (train, val) of the exact lengths the up-front scan measured (:mod:`fvl.data.scan.source_scan`:
+image tokens included, after the template), with a vertical line at ``max_length`` and the share of records over it:
 those truncated to it (they sit in the last bin, at ``max_length``) and those dropped (not in the histogram). Set
-``data.max_length=null`` for a run that measures every record whole.
-"""
+``data.max_length=null`` for a run that measures every record whole."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Answer accuracy on the synthetic held-out split, measured at every validation by greedy generation.
 
 Uses the evaluation package as ``evaluate.py`` does — the ``synthetic`` benchmark (``eval.json`` of
-:mod:`fvl.data.synthetic`), :class:`~fvl.eval.predictor.ModelPredictor` (prompts encoded as in training,
+:mod:`fvl.data.synthetic.generate`), :class:`~fvl.eval.predictor.ModelPredictor` (prompts encoded as in training,
 left-padded, greedy) and :func:`fvl.eval.runner.evaluate` (normalised exact match, sharded over ranks) — so
 the number in training equals the number ``evaluate.py`` gives for the exported model.
 

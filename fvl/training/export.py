@@ -64,7 +64,7 @@ class ExportConfig:
 
 def describe_sources(value: Any) -> list[dict[str, Any]]:
     """A split's sources (a path, a mapping or a list of them) as ``{name, path, weight}`` for the card."""
-    from fvl.data.sources import SourceSpec
+    from fvl.data.sources.spec import SourceSpec
 
     if value is None:
         return []

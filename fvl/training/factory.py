@@ -44,6 +44,7 @@ def to_plain(node: Any) -> Any:
 def build_datamodule(data: Mapping[str, Any], model: FlorenceVL) -> FVLDataModule:
     options = dict(to_plain(data))
     options.pop("prompt_suffix", None)  # recorded in the model (input_format), not used to build batches
+    options.pop("synthetic", None)  # generated before the run starts (fvl.training.run.check_data)
     image = {**(options.pop("image", None) or {}), "size": model.image_size}
     image.update(mean=list(model.image_mean), std=list(model.image_std))
     if options.get("feature_cache"):  # refused unless Florence-2 is frozen; the key needs the model

@@ -23,8 +23,8 @@ import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from fvl.data.source_check import check_sources
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.sources.check import check_sources
+from fvl.data.synthetic.generate import prepare_configured
 from fvl.training.config import ConfigError, lr_by_part, validate_train_config
 from fvl.training.data_report import data_counts
 from fvl.training.export import METRICS_FILE, export_run
@@ -105,8 +105,7 @@ def final_metrics(trainer: L.Trainer) -> dict[str, float]:
 
 def check_data(data: DictConfig) -> None:
     """Open and check every source before the model is built (the demo's synthetic set is generated first)."""
-    if data.get("synthetic"):
-        ensure_synthetic(**to_plain(data.synthetic))
+    prepare_configured(to_plain(data))
     try:
         for split in ("train", "val"):
             for line in check_sources(to_plain(data.get(split)), split, data.sample_policy):

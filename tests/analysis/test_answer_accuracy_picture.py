@@ -7,7 +7,7 @@ import pytest
 from eval_models import tiny_model
 from picture_checks import assert_png
 
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.training.answer_accuracy import AnswerAccuracy
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from data_helpers import llava_record, write_json
 
-import fvl.data.arrow_records as arrow_records
-from fvl.data.arrow_records import InMemoryRows, RowTable
-from fvl.data.llava_source import LlavaSource, read_records
-from fvl.data.sources import MalformedRecord, SourceSpec
+import fvl.data.sources.arrow_rows as arrow_records
+from fvl.data.sources.arrow_rows import InMemoryRows, RowTable
+from fvl.data.sources.llava import LlavaSource, read_records
+from fvl.data.sources.spec import MalformedRecord, SourceSpec
 
 ODD_RECORDS = [
     llava_record("plain", "a.png", ("<image>\nWhat is it?", "A cat.")),

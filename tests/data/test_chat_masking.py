@@ -8,7 +8,7 @@ from transformers import PreTrainedTokenizerFast
 
 from fvl.constants import IGNORE_INDEX
 from fvl.data.encoding import EncodedSample, SampleEncoder
-from fvl.data.rendering import LabelMaskError
+from fvl.data.formats.rendering import LabelMaskError
 from fvl.data.sample import make_sample
 from fvl.models.tiny import DEFAULT_CORPUS, TINY_CHAT_TEMPLATE, tiny_llm_tokenizer
 

@@ -13,7 +13,7 @@ from fvl.data.collate import TrainCollator
 from fvl.data.dataset import ConversationDataset, ImageSkipRateError
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import ImageLoadError, ImageProcessor, ImageSettings
-from fvl.data.sources import SourceSpec
+from fvl.data.sources.spec import SourceSpec
 
 N_IMAGE = 4
 LONG = " ".join(["blue square"] * 40)

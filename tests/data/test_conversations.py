@@ -4,10 +4,10 @@ the model so evaluation prompts the same way."""
 
 import pytest
 
-from fvl.data.chat_format import ChatFormat
 from fvl.data.config import DataConfig
-from fvl.data.conversations import SYSTEM_PROMPTS
 from fvl.data.encoding import SampleEncoder
+from fvl.data.formats.chat import ChatFormat
+from fvl.data.formats.templates import SYSTEM_PROMPTS
 from fvl.data.sample import Sample, Turn, make_sample
 from fvl.eval.predictor import ModelPredictor
 from fvl.eval.sample import EvalSample

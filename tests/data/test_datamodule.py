@@ -13,12 +13,15 @@ from omegaconf import OmegaConf
 from fvl.constants import IGNORE_INDEX
 from fvl.data.datamodule import FVLDataModule
 from fvl.data.images import ImageSettings
+from fvl.data.synthetic.generate import ensure_synthetic
 
 N_IMAGE = 5
 SYNTHETIC = {"image_size": 32, "num_captions": 12, "num_instruct": 30, "num_eval": 12}
 
 
 def config(root: Path, **overrides) -> dict:
+    """A data config over the synthetic set, generated under ``root`` (the data module only reads its files)."""
+    ensure_synthetic(root, **SYNTHETIC)
     return {
         "train": [{"path": str(root / "instruct.json")}],
         "val": [{"path": str(root / "eval.json")}],
@@ -26,7 +29,6 @@ def config(root: Path, **overrides) -> dict:
         "format": "chat",
         "max_length": 64,
         "batch_size": 4,
-        "synthetic": {"root": str(root), **SYNTHETIC},
         **overrides,
     }
 

@@ -9,11 +9,11 @@ import pytest
 from data_helpers import llava_record, save_image, write_json
 
 from fvl.constants import IMAGE_TOKEN
-from fvl.data.hf_source import HFSource
 from fvl.data.images import load_image
-from fvl.data.mixture import open_source, weighted_records
 from fvl.data.sample import SampleError, Turn, make_sample
-from fvl.data.sources import SourceSpec
+from fvl.data.sources.hf import HFSource
+from fvl.data.sources.mixture import open_source, weighted_records
+from fvl.data.sources.spec import SourceSpec
 
 
 @pytest.mark.parametrize("suffix", [".json", ".jsonl"])

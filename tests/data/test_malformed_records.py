@@ -15,10 +15,10 @@ from data_helpers import llava_record, save_image, write_json
 from fvl.data.dataset import ConversationDataset
 from fvl.data.encoding import SampleEncoder
 from fvl.data.images import ImageProcessor, ImageSettings
-from fvl.data.mixture import open_source
-from fvl.data.scan_checks import MalformedRecordError
-from fvl.data.source_check import check_sources
-from fvl.data.sources import SourceSpec
+from fvl.data.scan.checks import MalformedRecordError
+from fvl.data.sources.check import check_sources
+from fvl.data.sources.mixture import open_source
+from fvl.data.sources.spec import SourceSpec
 
 GOOD = [llava_record(f"good{i}", None, ("Say hi.", "hi")) for i in range(3)]
 

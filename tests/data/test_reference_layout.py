@@ -17,10 +17,10 @@ from tokenizers import processors
 from fvl.constants import IGNORE_INDEX
 from fvl.data.config import DataConfig
 from fvl.data.encoding import SampleEncoder
-from fvl.data.plain_format import PlainFormat
+from fvl.data.formats.plain import PlainFormat
 from fvl.data.sample import SampleError, Turn, make_sample, place_image_token
-from fvl.data.scan_key import scan_key, tokenizer_identity
-from fvl.data.sources import SourceSpec
+from fvl.data.scan.key import scan_key, tokenizer_identity
+from fvl.data.sources.spec import SourceSpec
 from fvl.eval.predictor import ModelPredictor
 from fvl.eval.sample import EvalSample
 from fvl.models.builder import build_florence_vl

@@ -13,10 +13,10 @@ import pytest
 from data_helpers import count_encodes, varied_records, write_json
 
 from fvl.data.encoding import SampleEncoder
-from fvl.data.scan_cache import cache_dirs
-from fvl.data.scan_key import scan_key, tokenizer_identity
-from fvl.data.scanner import Scanner, ScanOptions
-from fvl.data.sources import SourceSpec
+from fvl.data.scan.cache import cache_dirs
+from fvl.data.scan.key import scan_key, tokenizer_identity
+from fvl.data.scan.scanner import Scanner, ScanOptions
+from fvl.data.sources.spec import SourceSpec
 
 N_IMAGE = 4
 

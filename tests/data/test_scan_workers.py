@@ -9,10 +9,10 @@ import pytest
 from data_helpers import llava_record, varied_records, write_json
 
 from fvl.data.encoding import OverlongError, SampleEncoder
-from fvl.data.mixture import open_source
-from fvl.data.rendering import LabelMaskError
-from fvl.data.scan_workers import chunk_bounds, scan_source
-from fvl.data.sources import SourceSpec
+from fvl.data.formats.rendering import LabelMaskError
+from fvl.data.scan.workers import chunk_bounds, scan_source
+from fvl.data.sources.mixture import open_source
+from fvl.data.sources.spec import SourceSpec
 
 
 def test_two_workers_give_the_in_process_result(tmp_path: Path, tiny_tokenizer) -> None:

@@ -9,7 +9,7 @@ import datasets
 import pytest
 from data_helpers import llava_record, write_json
 
-from fvl.data.source_check import check_sources
+from fvl.data.sources.check import check_sources
 
 TURNS = [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fvl.data.synthetic import SyntheticOptions, ensure_synthetic, generate, main, question_only_baseline
-from fvl.data.synthetic_questions import QUESTION_TYPES, BalancedStream, Question
-from fvl.data.synthetic_scene import COLUMNS, ROWS
+from fvl.data.synthetic.generate import SyntheticOptions, ensure_synthetic, generate, main, question_only_baseline
+from fvl.data.synthetic.questions import QUESTION_TYPES, BalancedStream, Question
+from fvl.data.synthetic.scene import COLUMNS, ROWS
 
 SMALL = {"image_size": 32, "num_captions": 10, "num_instruct": 24, "num_eval": 120}
 

@@ -9,7 +9,7 @@ from eval_hub_files import BLUE, GREEN, RED, first_row, png, table, write_files
 from eval_layouts import LAYOUTS
 from PIL import Image
 
-from fvl.data.synthetic import SyntheticOptions, generate
+from fvl.data.synthetic.generate import SyntheticOptions, generate
 from fvl.eval import get_benchmark, score_benchmark
 from fvl.eval.benchmarks import SHORT_ANSWER, NotScorableError
 

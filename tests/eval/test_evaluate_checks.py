@@ -78,7 +78,7 @@ def test_custom_benchmark_settings_are_checked(tmp_path: Path) -> None:
 
 def test_missing_synthetic_split_says_how_to_make_it(tmp_path: Path) -> None:
     message = check_error(tmp_path, "benchmarks=[synthetic]", f"paths.data_dir={tmp_path}")
-    assert str(tmp_path / "synthetic" / "eval.json") in message and "python -m fvl.data.synthetic" in message
+    assert str(tmp_path / "synthetic" / "eval.json") in message and "python -m fvl.data.synthetic.generate" in message
 
 
 def test_gpt_judged_benchmarks_are_still_skipped(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from eval_hub_files import write_files
 from eval_layouts import LAYOUTS
 from eval_models import varied_model
 
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.eval.benchmarks import get_benchmark
 from fvl.eval.predictor import ModelPredictor
 

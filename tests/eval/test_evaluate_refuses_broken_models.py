@@ -8,7 +8,7 @@ from eval_config import evaluate_config
 from eval_models import export_tiny_model
 from safetensors.torch import load_file, save_file
 
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.eval.checks import BenchmarkSetupError
 from fvl.eval.entry import run_evaluation
 

@@ -11,7 +11,7 @@ import pytest
 from eval_config import evaluate_config
 from eval_models import varied_model
 
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.eval.entry import run_evaluation
 from fvl.eval.predictor import ModelPredictor
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.multiprocessing
 
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.eval import BenchmarksFailed, EvalSample, evaluate_suite
 
 FINGERPRINT = {"model.path": "a fake model that answers with the question's last letter"}

@@ -30,7 +30,7 @@ from tiny_release import HIDDEN, IMAGE_SIZE, write_tiny_release
 
 from fvl.constants import IMAGENET_MEAN, IMAGENET_STD
 from fvl.convert import convert, main
-from fvl.data.synthetic import ensure_synthetic
+from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.models.builder import build_florence_vl
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, FlorenceEncoder
 from fvl.models.loading import load

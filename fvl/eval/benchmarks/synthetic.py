@@ -1,4 +1,4 @@
-"""The held-out split of the project's synthetic generator (`fvl.data.synthetic`), in LLaVA format.
+"""The held-out split of the project's synthetic generator (`fvl.data.synthetic.generate`), in LLaVA format.
 
 A JSON list of `{id, image, conversations: [{from: human, value: "<image>\\nQuestion"}, {from: gpt, value:
 "answer"}], question_type?}` with image paths relative to the file's folder. Scored by exact match after
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fvl.constants import IMAGE_TOKEN
-from fvl.data.synthetic import question_only_baseline as records_baseline
+from fvl.data.synthetic.generate import question_only_baseline as records_baseline
 from fvl.eval.benchmarks.base import Benchmark
 from fvl.eval.images import to_pil
 from fvl.eval.metrics.text import normalize_answer
@@ -78,7 +78,7 @@ class SyntheticBenchmark(Benchmark):
 
     @property
     def origin(self) -> str:
-        return "make it with `python -m fvl.data.synthetic --out DIR`"
+        return "make it with `python -m fvl.data.synthetic.generate --out DIR`"
 
     def check(self, path: str | Path, *, split: str | None = None) -> None:
         self._file(path)

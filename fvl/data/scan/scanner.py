@@ -14,12 +14,12 @@ from functools import cached_property
 from typing import Any
 
 from fvl.data.encoding import SampleEncoder
-from fvl.data.mixture import open_source
-from fvl.data.scan import SourceScan, check_image_policy
-from fvl.data.scan_cache import load_scan, save_scan
-from fvl.data.scan_key import scan_key, tokenizer_identity
-from fvl.data.scan_workers import scan_source
-from fvl.data.sources import RecordSource, SourceSpec
+from fvl.data.scan.cache import load_scan, save_scan
+from fvl.data.scan.key import scan_key, tokenizer_identity
+from fvl.data.scan.source_scan import SourceScan, check_image_policy
+from fvl.data.scan.workers import scan_source
+from fvl.data.sources.mixture import open_source
+from fvl.data.sources.spec import RecordSource, SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class ScanOptions:
     """How sources are scanned.
 
     ``num_workers``: processes (None: ``min(8, usable CPUs)``; 0 or 1: in-process). ``cache``: keep scans on disk
-    (:mod:`fvl.data.scan_cache`), in ``cache_dir`` (None: beside the data, else ``~/.cache/fvl/scan``).
+    (:mod:`fvl.data.scan.cache`), in ``cache_dir`` (None: beside the data, else ``~/.cache/fvl/scan``).
     ``refresh``: scan again and overwrite even when a cache matches (after adding or repairing images).
     ``content_hash``: key the data by the SHA-256 of its files instead of their size and modification time.
     """

@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from fvl.data.hf_source import HFSource
-from fvl.data.llava_source import LlavaSource
-from fvl.data.sources import RecordSource, SourceSpec
+from fvl.data.sources.hf import HFSource
+from fvl.data.sources.llava import LlavaSource
+from fvl.data.sources.spec import RecordSource, SourceSpec
 
 
 def open_source(spec: SourceSpec, cache_dir: str | None = None, content_hash: bool = False) -> RecordSource:
     """The reader for ``spec`` (LLaVA JSON/JSONL or Hugging Face ``datasets``); a LLaVA file's Arrow cache goes
-    where the scan cache does (``cache_dir``, ``content_hash``: :class:`~fvl.data.scanner.ScanOptions`)."""
+    where the scan cache does (``cache_dir``, ``content_hash``: :class:`~fvl.data.scan.scanner.ScanOptions`)."""
     if spec.resolved_kind == "llava":
         return LlavaSource(spec, cache_dir, content_hash)
     return HFSource(spec)

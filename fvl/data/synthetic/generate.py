@@ -1,6 +1,6 @@
 """The embedded demo dataset: coloured shapes and short words, as LLaVA-format files (deterministic by seed).
 
-``python -m fvl.data.synthetic --out DIR`` writes into DIR:
+``python -m fvl.data.synthetic.generate --out DIR`` writes into DIR:
 
 - ``images/*.png``: small images (``--image-size``, default 64 px);
 - ``captions.json``: the pretraining caption set (image → description of every shape and its position, or
@@ -23,7 +23,7 @@ import random
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,8 @@ from typing import Any
 from filelock import FileLock
 
 from fvl.constants import IMAGE_TOKEN
-from fvl.data.synthetic_questions import QUESTION_TYPES, BalancedStream, follow_up
-from fvl.data.synthetic_scene import SHAPES, WORDS, Scene, draw_scene, random_shapes
+from fvl.data.synthetic.questions import QUESTION_TYPES, BalancedStream, follow_up
+from fvl.data.synthetic.scene import SHAPES, WORDS, Scene, draw_scene, random_shapes
 
 # Bumped whenever the generated content changes, so `ensure_synthetic` regenerates an older copy.
 GENERATOR_VERSION = 2
@@ -227,6 +227,13 @@ def ensure_synthetic(root: str | os.PathLike, **options: Any) -> SyntheticPaths:
             if same and all(p.exists() for p in (paths.captions, paths.instruct, paths.eval)):
                 return paths
         return generate(root, wanted)
+
+
+def prepare_configured(data: Mapping[str, Any]) -> None:
+    """Generate the demo set that a data config's ``synthetic`` node describes (nothing without one), before the
+    run reads ``data.train``; the data pipeline itself only sees the LLaVA files it wrote."""
+    if data.get("synthetic"):
+        ensure_synthetic(**data["synthetic"])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -12,7 +12,7 @@ The key (canonical JSON) holds
   versions and :data:`SCAN_FORMAT_VERSION`.
 
 Not in the key, since they do not change what the scan returns: ``sample_policy`` and the skip-rate limits
-(applied to the scan's counts afterwards, :mod:`fvl.data.scan_checks`) and ``max_image_pixels`` (checked when
+(applied to the scan's counts afterwards, :mod:`fvl.data.scan.checks`) and ``max_image_pixels`` (checked when
 images are decoded). The image files are not in the key either: statting millions of them would cost much of
 what the cache saves. After adding or repairing images, refresh the cache (``scan_cache_refresh``). Sources that
 are not local paths (hub names) have no key and are scanned on every run.
@@ -32,7 +32,7 @@ import transformers
 from transformers import PreTrainedTokenizerBase
 
 from fvl.data.encoding import SampleEncoder
-from fvl.data.sources import SourceSpec
+from fvl.data.sources.spec import SourceSpec
 
 SCAN_FORMAT_VERSION = 3  # bump whenever a change to rendering, encoding or the scan changes its results
 CACHE_FOLDER = ".fvl_cache"  # skipped when fingerprinting a source directory that holds its own cache

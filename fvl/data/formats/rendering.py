@@ -1,6 +1,6 @@
 """What a conversation format produces: the rendered text and the character spans that are supervised.
 
-Formats (:mod:`fvl.data.plain_format`, :mod:`fvl.data.chat_format`) work on strings only; the encoder
+Formats (:mod:`fvl.data.formats.plain`, :mod:`fvl.data.formats.chat`) work on strings only; the encoder
 (:mod:`fvl.data.encoding`) tokenizes a rendering once and maps the spans onto tokens, checking that no token
 crosses a span boundary. Any disagreement raises :class:`LabelMaskError` naming the sample, so a sample is
 never trained on with silently wrong (or all-ignored) labels.

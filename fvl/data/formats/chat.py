@@ -12,7 +12,7 @@ So the span is the answer plus whatever the template appends up to the next head
 (``<|end|>`` + newline for Phi-3.5, ``<|eot_id|>`` for Llama-3.1) and, after the last turn, any closing EOS.
 Everything else (system blocks such as Llama-3.1's injected "Cutting Knowledge Date", user turns, headers)
 is context. Any template that re-renders earlier turns differently or drops an answer raises
-:class:`~fvl.data.rendering.LabelMaskError` naming the sample.
+:class:`~fvl.data.formats.rendering.LabelMaskError` naming the sample.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from transformers import PreTrainedTokenizerBase
 
-from fvl.data.conversations import conversation_template, default_system_prompt
-from fvl.data.rendering import LabelMaskError, Rendering
+from fvl.data.formats.rendering import LabelMaskError, Rendering
+from fvl.data.formats.templates import conversation_template, default_system_prompt
 from fvl.data.sample import Sample, Turn
 
 
@@ -32,7 +32,7 @@ class ChatFormat:
     """Renders with ``tokenizer.apply_chat_template``; ``system_prompt`` is used for samples without one.
 
     ``conversation`` (``llama3`` | ``phi3``) renders with the reference's conversation template instead of the
-    tokenizer's (:mod:`fvl.data.conversations`), its system text the default system prompt."""
+    tokenizer's (:mod:`fvl.data.formats.templates`), its system text the default system prompt."""
 
     def __init__(
         self, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None = None, conversation: str | None = None

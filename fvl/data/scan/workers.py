@@ -23,8 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from tqdm import tqdm
 
 from fvl.data.encoding import SampleEncoder
-from fvl.data.scan import SourceScan, scan_range
-from fvl.data.sources import RecordSource
+from fvl.data.scan.source_scan import SourceScan, scan_range
+from fvl.data.sources.spec import RecordSource
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ on reading, so files for other settings coexist; any of them can be deleted at a
 
 What: a mask of the kept records (a byte per record), the lengths, image flags and supervised-token counts of
 the kept records, and
-the scan report (counts and example ids) as JSON: everything :class:`~fvl.data.scan.SourceScan` holds.
+the scan report (counts and example ids) as JSON: everything :class:`~fvl.data.scan.source_scan.SourceScan` holds.
 
 How: the file is written to a temporary name in the target directory, synced, then renamed over the target,
 so a reader (another rank, a crashed run) never sees a partial file. A file that cannot be read or does not
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fvl.data.scan import SourceScan
-from fvl.data.scan_key import CACHE_FOLDER, key_digest
-from fvl.data.sources import SourceSpec
+from fvl.data.scan.key import CACHE_FOLDER, key_digest
+from fvl.data.scan.source_scan import SourceScan
+from fvl.data.sources.spec import SourceSpec
 from fvl.data.stats import DataReport
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from fvl.data.synthetic_scene import CELLS, COLOURS, COLUMNS, ROWS, SHAPES, WORDS, Scene, Shape, random_shapes
+from fvl.data.synthetic.scene import CELLS, COLOURS, COLUMNS, ROWS, SHAPES, WORDS, Scene, Shape, random_shapes
 
 NUMBERS = ("one", "two", "three")
 Slot = dict[str, str]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from transformers import PreTrainedTokenizerBase
 
 from fvl.constants import IMAGE_TOKEN
-from fvl.data.rendering import LabelMaskError, Rendering
+from fvl.data.formats.rendering import LabelMaskError, Rendering
 from fvl.data.sample import Sample, Turn
 
 PLAIN_LAYOUTS = ("reference", "eos")

@@ -2,7 +2,7 @@
 
 Cheap and without a tokenizer, each source of ``data.<split>`` is coerced to a :class:`SourceSpec` (unknown keys
 named), its ``path`` and ``image_root`` checked, and it is opened by the readers training uses
-(:func:`~fvl.data.llava_source.read_records`, :func:`~fvl.data.hf_source.load_hf_dataset`). It must hold a
+(:func:`~fvl.data.sources.llava.read_records`, :func:`~fvl.data.sources.hf.load_hf_dataset`). It must hold a
 record, and its first record the ``conversations_column``. ``id_column`` and ``image_column`` are optional; only
 a Hugging Face dataset's columns are a schema (a LLaVA file's first record may be text-only), so there a column
 set to another name than the default must exist, and a missing default ``image`` column (every sample
@@ -21,9 +21,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from fvl.data.hf_source import load_hf_dataset
-from fvl.data.llava_source import read_records
-from fvl.data.sources import MalformedRecord, SourceSpec
+from fvl.data.sources.hf import load_hf_dataset
+from fvl.data.sources.llava import read_records
+from fvl.data.sources.spec import MalformedRecord, SourceSpec
 
 SourceLike = SourceSpec | Mapping[str, Any] | str
 # A relative path that does not exist may still name a hub dataset (``name`` or ``owner/name``) of kind hf.

@@ -8,9 +8,9 @@ and opened with ``datasets.Dataset.from_file`` (memory-mapped), so a process hol
 of rows, and the ranks of a node share the pages the operating system caches.
 
 Cache: ``{stem}-{digest of the absolute path}.rows.arrow`` in the scan cache's directories
-(:func:`~fvl.data.scan_cache.cache_dirs`: ``.fvl_cache/`` beside the data, else ``~/.cache/fvl/scan``; or the
+(:func:`~fvl.data.scan.cache.cache_dirs`: ``.fvl_cache/`` beside the data, else ``~/.cache/fvl/scan``; or the
 given ``cache_dir``). The file holds what it was converted from: the absolute path, size, modification time and
-SHA-256 of the data (:func:`~fvl.data.scan_key.data_fingerprint`). It is used when size and time still match
+SHA-256 of the data (:func:`~fvl.data.scan.key.data_fingerprint`). It is used when size and time still match
 (with ``content_hash``: when the SHA-256 does); a data file modified within :data:`RACY_NS` of its conversion
 time (file times are coarse) is checked by its SHA-256 too. Otherwise it is converted again and replaced.
 
@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from datasets.arrow_writer import ArrowWriter
 from filelock import FileLock
 
-from fvl.data.scan_key import data_fingerprint, key_digest
+from fvl.data.scan.key import data_fingerprint, key_digest
 from fvl.files import replace_atomically
 
 log = logging.getLogger(__name__)

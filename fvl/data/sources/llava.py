@@ -7,11 +7,11 @@ Faults of the whole file raise a ``ValueError`` naming the file and the fix: tex
 file, a ``.json`` file that is not valid JSON (line and column named; several values: it is JSON Lines), a
 top-level value that is not an array, a ``.jsonl`` file that holds an array. Faults of one row (a JSONL line
 that is not JSON or not an object, an array element that is not an object) become a
-:class:`~fvl.data.sources.MalformedRecord` in its place, which the scan counts or raises as ``sample_policy``
+:class:`~fvl.data.sources.spec.MalformedRecord` in its place, which the scan counts or raises as ``sample_policy``
 says, naming ``file:line``.
 
 The file is parsed once into a memory-mapped Arrow file of each record's JSON text
-(:mod:`fvl.data.arrow_records`, cached beside the scan cache and converted again when the file changes), and a
+(:mod:`fvl.data.sources.arrow_rows`, cached beside the scan cache and converted again when the file changes), and a
 record is parsed from there when it is read, so a process's memory stays nearly flat in the number of records.
 A ``.json`` array is read element by element (the elements' own text is stored), so converting it holds the
 file's text but never all its records as Python objects.
@@ -26,10 +26,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fvl.data.arrow_records import InMemoryRows, RowTable, open_row_table
-from fvl.data.arrow_records import Row as StoredRow
-from fvl.data.scan_cache import cache_dirs
-from fvl.data.sources import MalformedRecord, RecordSource, SourceSpec
+from fvl.data.scan.cache import cache_dirs
+from fvl.data.sources.arrow_rows import InMemoryRows, RowTable, open_row_table
+from fvl.data.sources.arrow_rows import Row as StoredRow
+from fvl.data.sources.spec import MalformedRecord, RecordSource, SourceSpec
 
 Row = Mapping[str, Any] | MalformedRecord
 _FORMATS = "a LLaVA file is a JSON array of samples (.json) or one sample object per line (.jsonl)"
@@ -184,7 +184,7 @@ def read_records(path: Path, cache_dir: str | None = None, content_hash: bool = 
     """The rows of a ``.json`` array or ``.jsonl`` file: records, or :class:`MalformedRecord` where a row is not
     one; faults of the whole file raise naming the file and the fix (module docstring).
 
-    The rows come from their Arrow cache file (:mod:`fvl.data.arrow_records`), converted here when there is
+    The rows come from their Arrow cache file (:mod:`fvl.data.sources.arrow_rows`), converted here when there is
     none for the file as it is now; ``cache_dir`` and ``content_hash`` as the scan cache's (``ScanOptions``).
     """
     if not path.is_file():

@@ -3,19 +3,19 @@
 Every record is rendered, tokenized and labelled once before training, so
 
 - malformed records (:class:`~fvl.data.sample.SampleError`: bad structure, a misplaced ``<image>``, an empty
-  answer, a JSONL line that is not JSON; :class:`~fvl.data.rendering.LabelMaskError`: supervision that cannot
+  answer, a JSONL line that is not JSON; :class:`~fvl.data.formats.rendering.LabelMaskError`: supervision that cannot
   be located exactly) are left out and counted as ``skipped_malformed`` with their messages (which name the
   sample or ``file:line``) as examples; the dataset then applies ``sample_policy`` and ``max_malformed_rate``
-  (:mod:`fvl.data.scan_checks`), so the scan, and its cache, are the same under either policy;
+  (:mod:`fvl.data.scan.checks`), so the scan, and its cache, are the same under either policy;
 - the sampler gets exact lengths (image tokens included) and supervised-token counts (the loss normalisation of
   an optimizer step is computed from them before its micro-batches run: :mod:`fvl.data.sampler`);
 - over-long samples are truncated or dropped by policy and counted;
 - missing or zero-size image files (checked with ``stat``, without decoding) are skipped (counted) or raise.
 
 :func:`scan_range` scans a contiguous range of records; results of consecutive ranges joined with
-:meth:`SourceScan.extend` equal the scan of their union, which is what lets :mod:`fvl.data.scan_workers`
+:meth:`SourceScan.extend` equal the scan of their union, which is what lets :mod:`fvl.data.scan.workers`
 split a source over processes. The result depends only on the files, the tokenizer and the options, so every
-rank and every resumed run sees the same samples (and :mod:`fvl.data.scan_cache` can keep it on disk).
+rank and every resumed run sees the same samples (and :mod:`fvl.data.scan.cache` can keep it on disk).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fvl.data.encoding import OverlongError, SampleEncoder
+from fvl.data.formats.rendering import LabelMaskError
 from fvl.data.images import ImageLoadError, probe_image
-from fvl.data.rendering import LabelMaskError
 from fvl.data.sample import SampleError
-from fvl.data.sources import RecordSource
+from fvl.data.sources.spec import RecordSource
 from fvl.data.stats import DataReport
 
 IMAGE_FAILURE_POLICIES = ("skip", "raise")

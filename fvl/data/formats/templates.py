@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from transformers import PreTrainedTokenizerBase
 
-from fvl.data.plain_format import adds_bos
+from fvl.data.formats.plain import adds_bos
 
 SYSTEM_PROMPTS = {
     "llama3": "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "

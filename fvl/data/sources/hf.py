@@ -14,7 +14,7 @@ from typing import Any
 
 import datasets
 
-from fvl.data.sources import RecordSource, SourceSpec
+from fvl.data.sources.spec import RecordSource, SourceSpec
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A source is an indexable collection of records (dict-like rows). :class:`RecordSource` turns row ``i`` into
 a :class:`~fvl.data.sample.Sample` through the spec's column mapping (``id``, ``image``, ``conversations``),
 resolving relative image paths against ``image_root``. Concrete sources only say how rows are read:
-:mod:`fvl.data.llava_source` (JSON / JSONL files) and :mod:`fvl.data.hf_source` (Hugging Face ``datasets``).
+:mod:`fvl.data.sources.llava` (JSON / JSONL files) and :mod:`fvl.data.sources.hf` (Hugging Face ``datasets``).
 A row that cannot be a record (a JSONL line that is not JSON, an array element that is not an object) is kept
 as a :class:`MalformedRecord` in its place, so record numbers stay line numbers and the scan counts it (or
 raises, under ``sample_policy=raise``) like any other malformed record.
