@@ -18,6 +18,7 @@ LAYERS = {
     "fvl.constants": 0,
     "fvl.files": 0,
     "fvl.usage": 0,
+    "fvl.registry": 0,
     "fvl.resolvers": 0,
     "fvl.conf": 0,
     "fvl.report": 1,
