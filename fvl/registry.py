@@ -22,12 +22,20 @@ Adding a variant is one file that registers it (``@FUSIONS.register("gated")``) 
 config group, one YAML that names it. A variant's own options travel in the config's ``options`` mapping and
 reach its constructor as keyword arguments; :meth:`Registry.check_options` compares them with the signature at
 compose time, so a misspelt option fails naming the accepted ones instead of being dropped.
+
+Variants defined outside fvl are imported by name before the config is checked: the top-level ``imports`` list
+of ``train.yaml`` / ``evaluate.yaml`` (modules on ``sys.path``; the working directory is added, as ``python -m``
+does). A model records the modules of its parts (``plugins`` in ``fvl_config.json`` and in checkpoints), so
+loading it later imports them again (:func:`import_plugins`).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -90,7 +98,7 @@ class Registry(Generic[T]):
             close = difflib.get_close_matches(str(name), self._entries, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UnknownVariant(
-                f"{self.key}={name!r} is not a registered {self.axis}; choose one of {self.names()}.{hint}"
+                f"Unknown {self.axis} {name!r} ({self.key}); choose one of {self.names()}.{hint}"
             ) from None
 
     def __getitem__(self, name: str) -> T:
@@ -102,25 +110,48 @@ class Registry(Generic[T]):
         ``supplied``: the arguments the framework passes itself (widths, the model), which are not options.
         An entry taking ``**kwargs`` accepts any option.
         """
-        parameters = accepted_parameters(self.get(name))
-        supplied = set(supplied)
-        where = f"{self.axis} {name!r}"
-        if parameters is None:
-            return
-        own = {key: p for key, p in parameters.items() if key not in supplied}
-        unknown = sorted(set(options) - set(own))
-        if unknown:
-            raise ValueError(
-                f"{where} has no option(s) {unknown}; it takes {sorted(own) or 'no options'}. Check the spelling."
-            )
-        missing = [key for key, p in own.items() if p.default is inspect.Parameter.empty and key not in options]
-        if missing:
-            raise ValueError(f"{where} needs option(s) {missing}; set them under its config's options.")
+        check_call_options(self.get(name), options, supplied, f"{self.axis} {name!r}")
 
     def build(self, name: str, /, *args: Any, **options: Any) -> Any:
         """Call the entry named ``name`` with ``args`` and ``options`` (check them first with :meth:`check_options`
         where they come from a config, so the mistake is reported at compose time)."""
         return self.get(name)(*args, **options)
+
+
+def import_plugins(modules: Iterable[str], key: str = "imports") -> None:
+    """Import each module (which registers its variants); a module that cannot be imported fails naming it."""
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ValueError(
+                f"{key}: cannot import {module!r} ({error}). Give a module importable from the working directory or "
+                "PYTHONPATH (my_fusions for ./my_fusions.py), or install the package that holds it."
+            ) from error
+
+
+def defining_module(entry: Any) -> str:
+    """The module an entry (class, function, instance) is defined in."""
+    return getattr(entry, "__module__", None) or type(entry).__module__
+
+
+def check_call_options(target: Any, options: Mapping[str, Any], supplied: Iterable[str], where: str) -> None:
+    """:meth:`Registry.check_options` for any callable ``target`` (``where`` names it in the message)."""
+    parameters = accepted_parameters(target)
+    if parameters is None:
+        return
+    supplied = set(supplied)
+    own = {key: p for key, p in parameters.items() if key not in supplied}
+    unknown = sorted(set(options) - set(own))
+    if unknown:
+        raise ValueError(
+            f"{where} has no option(s) {unknown}; it takes {sorted(own) or 'no options'}. Check the spelling."
+        )
+    missing = [key for key, p in own.items() if p.default is inspect.Parameter.empty and key not in options]
+    if missing:
+        raise ValueError(f"{where} needs option(s) {missing}; set them under its config's options.")
 
 
 def accepted_parameters(entry: Any) -> dict[str, inspect.Parameter] | None:

@@ -1,6 +1,7 @@
 """Build a FlorenceVL from a :class:`~fvl.models.spec.ModelSpec`: pretrained weights, or tiny random parts.
 
-Only the prompts that the fusion uses are run through the Florence-2 encoder. After building, the widths a
+The vision encoder and the LLM come from their registries (``model.vision.kind``, ``model.llm.kind``); only the
+features the fusion uses are computed (Florence-2 runs only those prompts). After building, the widths a
 spec declares (``vision.d_model``, ``llm.hidden_size``) are checked against what was loaded, so a preset or a
 path that names another model fails here, naming both, instead of training a different model.
 """
@@ -11,13 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-from fvl.models.florence_encoder import FlorenceEncoder
-from fvl.models.florence_vl import FlorenceVL
-from fvl.models.language_model import load_language_model, load_tokenizer, prepare_tokenizer
-from fvl.models.spec import LLMSpec, ModelSpec, VisionSpec
-from fvl.models.tiny import tiny_florence_config, tiny_florence_tokenizer, tiny_llm_config, tiny_llm_tokenizer
+from fvl.models.florence_vl import FlorenceVL, connector_arguments
+from fvl.models.llms import build_llm
+from fvl.models.spec import ModelSpec, VisionSpec
+from fvl.models.vision import VISION_ENCODERS, VisionEncoder
 
 
 def looks_like_path(name_or_path: str) -> bool:
@@ -41,46 +39,9 @@ def check_local_weights(spec: ModelSpec) -> None:
             )
 
 
-def encoder_options(vision: VisionSpec, features: list[str]) -> dict[str, Any]:
-    """FlorenceEncoder keyword arguments: the spec's options, with only the prompts the fusion uses, padded to the
-    length of the longest configured prompt (so an ablation leaving a prompt out changes no other feature)."""
-    return {
-        "prompts": {name: text for name, text in vision.prompts.items() if name in features},
-        "pad_like": dict(vision.prompts),
-        "mask_prompt_padding": vision.mask_prompt_padding,
-        "keep_global_token": vision.keep_global_token,
-        "image_size": vision.image_size,
-    }
-
-
-def build_vision(vision: VisionSpec, features: list[str]) -> FlorenceEncoder:
-    options = encoder_options(vision, features)
-    if vision.tiny:
-        tokenizer = tiny_florence_tokenizer()
-        image_token = tokenizer.convert_tokens_to_ids("<image>")
-        config = tiny_florence_config(image_token, len(tokenizer), tokenizer.pad_token_id, vision.d_model or 64)
-        return FlorenceEncoder(config, tokenizer, **options)
-    return FlorenceEncoder.from_pretrained(vision.name_or_path, **options)
-
-
-def build_llm(llm: LLMSpec) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    if llm.tiny:
-        tokenizer = tiny_llm_tokenizer()
-        prepare_tokenizer(tokenizer)
-        ids = (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id)
-        config = tiny_llm_config(len(tokenizer), *ids, hidden=llm.hidden_size)
-        config_dict = {"model_type": config.model_type, **config.to_diff_dict()}
-        model = load_language_model(config=config_dict, attn_implementation=llm.attn_implementation, dtype=llm.dtype)
-        return model, tokenizer
-    model = load_language_model(
-        llm.name_or_path,
-        attn_implementation=llm.attn_implementation,
-        dtype=llm.dtype,
-        gguf_file=llm.gguf_file,
-        quantization=llm.quantization,
-    )
-    source = llm.tokenizer or llm.name_or_path
-    return model, load_tokenizer(source, gguf_file=None if llm.tokenizer else llm.gguf_file)
+def build_vision(spec: VisionSpec, features: list[str]) -> VisionEncoder:
+    """The vision encoder of ``spec`` through its registered kind, computing ``features``."""
+    return VISION_ENCODERS.get(spec.kind).from_spec(spec, features, **spec.options)
 
 
 def check_widths(spec: ModelSpec, model: FlorenceVL) -> None:
@@ -104,9 +65,7 @@ def build_model(spec: ModelSpec | Mapping[str, Any]) -> FlorenceVL:
     features = list(spec.fusion.features)
     encoder = build_vision(spec.vision, features)
     language_model, tokenizer = build_llm(spec.llm)
-    model = FlorenceVL(
-        encoder, language_model, tokenizer, spec.fusion.name, features, spec.projector.name, spec.fusion.feature_norm
-    )
+    model = FlorenceVL(encoder, language_model, tokenizer, **connector_arguments(spec))
     check_widths(spec, model)
     model.spec = spec.to_dict()
     return model.to(language_model.dtype)

@@ -24,8 +24,8 @@ import torch
 from fvl.data.feature_store import DTYPES, FeatureStore, image_digest
 from fvl.data.images import ImageProcessor, ImageSettings, load_image
 from fvl.data.sample import ImageRef
-from fvl.models.florence_encoder import FlorenceEncoder
 from fvl.models.florence_vl import FlorenceVL
+from fvl.models.vision import VisionEncoder
 
 CACHE_FORMAT_VERSION = 1
 
@@ -40,16 +40,12 @@ def weights_digest(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def cache_fields(vision: FlorenceEncoder, image: ImageSettings) -> dict[str, Any]:
+def cache_fields(vision: VisionEncoder, image: ImageSettings) -> dict[str, Any]:
     """What the key covers (module docstring), as plain values."""
     return {
         "format_version": CACHE_FORMAT_VERSION,
         "weights_sha256": weights_digest(vision),
-        "prompts": dict(vision.prompts),
-        "prompt_length": vision.prompt_length,
-        "mask_prompt_padding": vision.mask_prompt_padding,
-        "keep_global_token": vision.keep_global_token,
-        "image_size": vision.image_size,
+        **vision.feature_settings(),
         "image": asdict(image),
     }
 
@@ -83,7 +79,7 @@ def open_for_model(root: str, model: FlorenceVL, image: ImageSettings) -> Featur
     return store
 
 
-def projected_bytes(vision: FlorenceEncoder, images: int, dtype: str) -> int:
+def projected_bytes(vision: VisionEncoder, images: int, dtype: str) -> int:
     """Bytes the features of ``images`` images take in ``dtype`` (headers aside)."""
     per_image = len(vision.feature_names) * vision.num_tokens * vision.feature_dim
     return images * per_image * DTYPES[dtype].itemsize
@@ -91,7 +87,7 @@ def projected_bytes(vision: FlorenceEncoder, images: int, dtype: str) -> int:
 
 @torch.no_grad()
 def fill_cache(
-    vision: FlorenceEncoder,
+    vision: VisionEncoder,
     store: FeatureStore,
     images: Iterable[ImageRef],
     image: ImageSettings,

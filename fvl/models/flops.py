@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fvl.models.projector import projector_depth
+from torch import nn
 
 PARTS = ("vision", "connector", "llm")
 
@@ -91,7 +91,7 @@ def bart_encoder_flops(text_config, rows: int, length: int) -> ForwardFlops:
     return layer.times(layers)
 
 
-def vision_flops(vision, images: int) -> ForwardFlops:
+def florence_flops(vision, images: int) -> ForwardFlops:
     """``images`` through a :class:`~fvl.models.florence_encoder.FlorenceEncoder` (depth once, B×P encoder rows)."""
     config = vision.config
     davit, grid = davit_flops(config.vision_config, vision.image_size)
@@ -103,16 +103,13 @@ def vision_flops(vision, images: int) -> ForwardFlops:
     return total
 
 
-def connector_flops(fusion, projector_name: str, hidden: int, images: int) -> ForwardFlops:
-    """Fusion (only ``adaptive`` has a product: its gate) + the projector's Linear layers, per visual token."""
+def connector_flops(fusion, projector: nn.Module, images: int) -> ForwardFlops:
+    """The fusion's own products (:meth:`~fvl.models.fusion.Fusion.product_flops`) + every Linear layer of the
+    projector, once per visual token."""
     tokens = images * fusion.num_tokens
-    weight = 0
-    if fusion.name == "adaptive":
-        width = fusion.feature_dim * len(fusion.features)
-        weight += linear(images * fusion.feature_tokens, width, len(fusion.features))
-    weight += linear(tokens, fusion.out_dim, hidden) + linear(tokens, hidden, hidden) * (
-        projector_depth(projector_name) - 1
-    )
+    weight = fusion.product_flops(images)
+    weight += sum(linear(tokens, layer.in_features, layer.out_features) for layer in projector.modules()
+                  if isinstance(layer, nn.Linear))
     return ForwardFlops(weight=weight)
 
 
@@ -137,8 +134,8 @@ def model_forward_flops(model, images: int, tokens: int, attended_pairs: int, vi
     """Forward FLOPs per part of a :class:`~fvl.models.florence_vl.FlorenceVL` for a batch of ``images`` images
     and ``tokens`` LLM positions (``vision_runs=False``: cached features replace Florence-2)."""
     return {
-        "vision": vision_flops(model.vision, images) if vision_runs and images else ForwardFlops(),
-        "connector": connector_flops(model.fusion, model.projector_name, model.llm_hidden_size, images),
+        "vision": model.vision.forward_flops(images) if vision_runs and images else ForwardFlops(),
+        "connector": connector_flops(model.fusion, model.projector, images),
         "llm": decoder_flops(model.llm.config.get_text_config(), tokens, attended_pairs),
     }
 

@@ -15,17 +15,25 @@ ablation changes no other feature), recorded as ``prompt_length`` in exports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 from transformers import AutoTokenizer, Florence2Config, PreTrainedTokenizerBase
+from transformers.initialization import no_init_weights
 from transformers.models.bart.modeling_bart import BartEncoder
 from transformers.models.florence2.modeling_florence2 import Florence2MultiModalProjector, Florence2VisionBackbone
 
-from fvl.models.checkpointing import checkpoint_blocks, modules_of_classes
+from fvl.models.flops import ForwardFlops, florence_flops
+from fvl.models.tiny import tiny_florence_config, tiny_florence_tokenizer
+from fvl.models.tokenizer_files import tokenizer_files, tokenizer_from_files
+from fvl.models.vision import VisionEncoder, register_vision
 from fvl.models.weights import load_prefixed_state, save_prefixed_state
+
+if TYPE_CHECKING:
+    from fvl.models.spec import VisionSpec
 
 # The paper's three task prompts (Florence tasks <DETAILED_CAPTION>, <OCR>, <DENSE_REGION_CAPTION>).
 DEFAULT_PROMPTS: dict[str, str] = {
@@ -45,8 +53,18 @@ CHECKPOINT_PREFIXES = {
 TIED_KEYS = {"encoder.embed_tokens.weight": "model.language_model.shared.weight"}
 
 
-class FlorenceEncoder(nn.Module):
+def spatial_tokens(image_size: int, keep_global_token: bool) -> int:
+    """(S/32)² DaViT grid tokens, plus the global one when kept."""
+    side = image_size // 32
+    return side * side + int(keep_global_token)
+
+
+@register_vision("florence2")
+class FlorenceEncoder(VisionEncoder):
     """Image → named features ``{"depth": V, "<prompt>": V'_prompt, ...}``, each (B, num_tokens, feature_dim)."""
+
+    export_dir = "florence"
+    block_class_names = ("Florence2VisionBlock", "BartEncoderLayer")
 
     def __init__(
         self,
@@ -124,10 +142,46 @@ class FlorenceEncoder(nn.Module):
     @property
     def num_tokens(self) -> int:
         """Visual tokens per feature: (S/32)² spatial tokens, plus the global one if kept."""
-        side = self.image_size // 32
-        return side * side + int(self.keep_global_token)
+        return spatial_tokens(self.image_size, self.keep_global_token)
+
+    @classmethod
+    def features_for(cls, spec: VisionSpec) -> tuple[str, ...]:
+        return (DEPTH, *spec.prompts)
+
+    @classmethod
+    def check_spec(cls, spec: VisionSpec) -> None:
+        if spec.image_size <= 0 or spec.image_size % 32:
+            raise ValueError(f"model.vision.image_size={spec.image_size} must be a positive multiple of 32 (DaViT).")
+        if DEPTH in spec.prompts:
+            raise ValueError(f"model.vision.prompts: '{DEPTH}' names the image feature itself; rename that prompt.")
+
+    @classmethod
+    def num_tokens_for(cls, spec: VisionSpec) -> int:
+        return spatial_tokens(spec.image_size, spec.keep_global_token)
 
     # ---- construction ---------------------------------------------------------------------------------------
+    @staticmethod
+    def options_for(spec: VisionSpec, features: Sequence[str]) -> dict[str, Any]:
+        """Constructor options: the spec's, with only the prompts the fusion uses, padded to the length of the
+        longest configured prompt (so an ablation leaving a prompt out changes no other feature)."""
+        return {
+            "prompts": {name: text for name, text in spec.prompts.items() if name in features},
+            "pad_like": dict(spec.prompts),
+            "mask_prompt_padding": spec.mask_prompt_padding,
+            "keep_global_token": spec.keep_global_token,
+            "image_size": spec.image_size,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: VisionSpec, features: Sequence[str]) -> FlorenceEncoder:
+        options = cls.options_for(spec, features)
+        if spec.tiny:
+            tokenizer = tiny_florence_tokenizer()
+            image_token = tokenizer.convert_tokens_to_ids("<image>")
+            config = tiny_florence_config(image_token, len(tokenizer), tokenizer.pad_token_id, spec.d_model or 64)
+            return cls(config, tokenizer, **options)
+        return cls.from_pretrained(spec.name_or_path, **options)
+
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path, tokenizer: PreTrainedTokenizerBase | None = None, **options):
         """Load a Florence-2 checkpoint (hub id or local directory in the ``florence-community`` layout).
@@ -148,9 +202,38 @@ class FlorenceEncoder(nn.Module):
         self.tokenizer.save_pretrained(directory)
         save_prefixed_state(self, directory / "model.safetensors", CHECKPOINT_PREFIXES, TIED_KEYS)
 
-    def enable_activation_checkpointing(self) -> None:
-        blocks = modules_of_classes(self, ["Florence2VisionBlock", "BartEncoderLayer"])
-        checkpoint_blocks(blocks)
+    def export_options(self) -> dict[str, Any]:
+        return {
+            "prompts": self.prompts,
+            "mask_prompt_padding": self.mask_prompt_padding,
+            "keep_global_token": self.keep_global_token,
+            "image_size": self.image_size,
+            "prompt_length": self.prompt_length,
+        }
+
+    def feature_settings(self) -> dict[str, Any]:
+        return {
+            "prompts": dict(self.prompts),
+            "prompt_length": self.prompt_length,
+            "mask_prompt_padding": self.mask_prompt_padding,
+            "keep_global_token": self.keep_global_token,
+            "image_size": self.image_size,
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"florence_config": self.config.to_dict(), "florence_tokenizer": tokenizer_files(self.tokenizer)}
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Mapping[str, Any], spec: VisionSpec, features: Sequence[str]) -> FlorenceEncoder:
+        with no_init_weights():
+            return cls(
+                Florence2Config.from_dict(snapshot["florence_config"]),
+                tokenizer_from_files(snapshot["florence_tokenizer"]),
+                **cls.options_for(spec, features),
+            )
+
+    def forward_flops(self, images: int) -> ForwardFlops:
+        return florence_flops(self, images)
 
     # ---- forward --------------------------------------------------------------------------------------------
     def depth_features(self, pixel_values: torch.Tensor) -> torch.Tensor:

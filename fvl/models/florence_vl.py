@@ -7,11 +7,10 @@ order (``None`` for a text-only batch, which skips the vision side entirely), or
 Florence-2 is frozen), which skip running it. Each row holds either no
 image token or exactly ``num_image_tokens`` of them; anything else raises an error naming the sample.
 
-An exported model is a directory that :meth:`FlorenceVL.from_pretrained` loads with one call:
-``fvl_config.json`` (with the ``dtype`` it was saved in), ``florence/`` (Hugging Face Florence-2 layout, encoder
-side only), ``llm/`` (a plain Hugging Face causal LM with its tokenizer), ``connector.safetensors`` (fusion +
-projector) and ``README.md``, its model card (:mod:`fvl.models.model_card`).
-"""
+An exported model is a directory that :meth:`FlorenceVL.from_pretrained` loads with one call: ``fvl_config.json`` (with
+the ``dtype`` it was saved in), the vision encoder's directory (``florence/`` for Florence-2: the Hugging Face layout,
+encoder side only), ``llm/`` (a plain Hugging Face causal LM with its tokenizer), ``connector.safetensors`` (fusion +
+projector) and ``README.md``, its model card (:mod:`fvl.models.model_card`)."""
 
 from __future__ import annotations
 
@@ -25,14 +24,16 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from fvl.constants import IMAGENET_MEAN, IMAGENET_STD
+from fvl.models import florence_encoder  # noqa: F401  (registers the florence2 encoder)
 from fvl.models.export_files import write_directory
 from fvl.models.finite import check_finite
-from fvl.models.florence_encoder import FlorenceEncoder
 from fvl.models.fusion import build_fusion
 from fvl.models.language_model import load_language_model, load_tokenizer, prepare_tokenizer, stop_token_ids
+from fvl.models.llms import LLMS
 from fvl.models.model_card import write_model_card
-from fvl.models.projector import build_projector
+from fvl.models.projector import PROJECTORS, build_projector
+from fvl.models.vision import VISION_ENCODERS, VisionEncoder
+from fvl.registry import defining_module, import_plugins
 
 CONFIG_FILE = "fvl_config.json"
 CONNECTOR_FILE = "connector.safetensors"
@@ -50,27 +51,48 @@ DEFAULT_INPUT_FORMAT = {
 LAYOUT_BEFORE_RECORDING = {"plain_layout": "eos", "image_placement": "as_given"}
 
 
+def connector_arguments(spec: Any) -> dict[str, Any]:
+    """FlorenceVL's fusion and projector arguments from a :class:`~fvl.models.spec.ModelSpec`."""
+    fusion, projector = spec.fusion, spec.projector
+    return {
+        "fusion": fusion.name,
+        "features": list(fusion.features),
+        "projector": projector.name,
+        "feature_norm": fusion.feature_norm,
+        "fusion_options": dict(fusion.options),
+        "projector_options": dict(projector.options),
+    }
+
+
 class FlorenceVL(nn.Module):
+    """Any :class:`~fvl.models.vision.VisionEncoder` → a registered fusion → a registered projector → a causal LM."""
+
     def __init__(
         self,
-        vision: FlorenceEncoder,
+        vision: VisionEncoder,
         llm: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
         fusion: str = "channel_concat",
         features: Sequence[str] | None = None,
         projector: str = "mlp3x_gelu",
         feature_norm: str | None = None,
+        fusion_options: Mapping[str, Any] | None = None,
+        projector_options: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.vision = vision
         names = features or vision.feature_names
-        self.fusion = build_fusion(fusion, names, vision.feature_dim, vision.num_tokens, feature_norm)
-        self.projector = build_projector(projector, self.fusion.out_dim, llm.config.get_text_config().hidden_size)
+        self.fusion_options, self.projector_options = dict(fusion_options or {}), dict(projector_options or {})
+        self.fusion = build_fusion(
+            fusion, names, vision.feature_dim, vision.num_tokens, feature_norm, **self.fusion_options
+        )
+        hidden = llm.config.get_text_config().hidden_size
+        self.projector = build_projector(projector, self.fusion.out_dim, hidden, **self.projector_options)
         self.llm = llm
         self.tokenizer = tokenizer
         self.image_token_id = prepare_tokenizer(tokenizer)
         self.projector_name = projector
-        self.image_mean, self.image_std = IMAGENET_MEAN, IMAGENET_STD
+        self.image_mean, self.image_std = tuple(vision.image_mean), tuple(vision.image_std)
         # How the model was trained to see inputs; exported so evaluation encodes prompts the same way.
         self.input_format: dict[str, Any] = dict(DEFAULT_INPUT_FORMAT)
         # The ModelSpec (as a dict) the model was built from, exported beside the weights; set by the builder.
@@ -215,23 +237,27 @@ class FlorenceVL(nn.Module):
         self.vision.enable_activation_checkpointing()
         self.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
+    def plugin_modules(self) -> list[str]:
+        """The modules outside fvl that define this model's parts (imported again when it is loaded)."""
+        llm_kind = ((self.spec or {}).get("llm") or {}).get("kind", "hf")
+        entries = (type(self.vision), type(self.fusion), PROJECTORS.get(self.projector_name), LLMS.get(llm_kind))
+        return sorted({module for module in map(defining_module, entries) if not module.startswith("fvl.")})
+
     # ---- export -----------------------------------------------------------------------------------------------
     def export_config(self) -> dict[str, Any]:
         return {
             "format_version": 1,
-            "vision": {
-                "prompts": self.vision.prompts,
-                "mask_prompt_padding": self.vision.mask_prompt_padding,
-                "keep_global_token": self.vision.keep_global_token,
-                "image_size": self.vision.image_size,
-                "prompt_length": self.vision.prompt_length,
-            },
+            "plugins": self.plugin_modules(),
+            "vision_kind": self.vision.kind,
+            "vision": self.vision.export_options(),
             "fusion": {
                 "name": self.fusion.name,
                 "features": list(self.fusion.features),
                 "feature_norm": self.fusion.feature_norm,
+                **({"options": self.fusion_options} if self.fusion_options else {}),
             },
             "projector": self.projector_name,
+            **({"projector_options": self.projector_options} if self.projector_options else {}),
             "image": {"size": self.image_size, "mean": list(self.image_mean), "std": list(self.image_std)},
             "num_image_tokens": self.num_image_tokens,
             "dtype": str(self.llm.dtype).removeprefix("torch."),
@@ -251,7 +277,7 @@ class FlorenceVL(nn.Module):
         write_directory(directory, lambda partial: self._write(partial, directory, training))
 
     def _write(self, directory: Path, final: Path, training: Mapping[str, Any] | None) -> None:
-        self.vision.save_pretrained(directory / "florence")
+        self.vision.save_pretrained(directory / self.vision.export_dir)
         self.llm.save_pretrained(directory / "llm")
         self.tokenizer.save_pretrained(directory / "llm")
         connector = {f"fusion.{k}": v for k, v in self.fusion.state_dict().items()}
@@ -280,14 +306,24 @@ class FlorenceVL(nn.Module):
         if dtype is None:
             llm_config = json.loads((directory / "llm" / "config.json").read_text())
             dtype = config.get("dtype") or llm_config.get("dtype") or llm_config.get("torch_dtype") or "float32"
-        vision = FlorenceEncoder.from_pretrained(directory / "florence", **config["vision"])
+        import_plugins(config.get("plugins", ()), f"{directory / CONFIG_FILE}: plugins")
+        encoder = VISION_ENCODERS.get(config.get("vision_kind", "florence2"))  # older exports: Florence-2
+        vision = encoder.from_pretrained(directory / encoder.export_dir, **config["vision"])
         llm = load_language_model(
             directory / "llm", attn_implementation=attn_implementation, dtype=dtype, quantization=quantization
         )
         tokenizer = load_tokenizer(directory / "llm")
         fusion = config["fusion"]
         model = cls(
-            vision, llm, tokenizer, fusion["name"], fusion["features"], config["projector"], fusion.get("feature_norm")
+            vision,
+            llm,
+            tokenizer,
+            fusion["name"],
+            fusion["features"],
+            config["projector"],
+            fusion.get("feature_norm"),
+            fusion.get("options"),
+            config.get("projector_options"),
         )
         model.restore_input_format(config.get("input_format"))
         model.spec = config.get("spec")

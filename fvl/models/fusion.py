@@ -2,7 +2,9 @@
 
 Every strategy takes the subset of features it fuses (``features``: any of ``depth`` and the prompt
 names, so depth-only and leave-one-prompt-out are configurations, not classes) and declares its output
-width ``out_dim`` and token count ``num_tokens``. Register a new one with ``@register_fusion("name")``.
+width ``out_dim`` and token count ``num_tokens``. Register a new one with ``@FUSIONS.register("name")``: its own
+constructor options (after the four every fusion takes) come from ``model.fusion.options`` and are checked against
+its signature when the config is composed.
 
 * ``channel_concat`` — DBFusion (the paper's default): concatenate along channels → (N, F·D).
 * ``token_concat``   — concatenate along the sequence → (F·N, D); F times the LLM context.
@@ -21,27 +23,26 @@ connector has no norm).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-FUSIONS: dict[str, type[Fusion]] = {}
+from fvl.registry import Registry
+
+FUSIONS: Registry[type[Fusion]] = Registry("fusion", "model/fusion")
 FEATURE_NORMS = (None, "batch")
-
-
-def register_fusion(name: str) -> Callable[[type[Fusion]], type[Fusion]]:
-    def add(cls: type[Fusion]) -> type[Fusion]:
-        FUSIONS[name] = cls
-        cls.name = name
-        return cls
-
-    return add
+# What the model passes every fusion itself; anything else a fusion's constructor takes is one of its options.
+FUSION_ARGUMENTS = ("features", "feature_dim", "feature_tokens", "feature_norm")
 
 
 class Fusion(nn.Module):
-    """Base: ``forward(features: {name: (B, N, D)}) -> (B, num_tokens, out_dim)``."""
+    """The contract: ``forward(features: {name: (B, N, D)}) -> (B, num_tokens, out_dim)``, with ``out_dim`` and
+    ``num_tokens`` known from the constructor's arguments alone (the data pipeline needs the token count before any
+    image is seen). Subclasses read their inputs with :meth:`select` (which applies ``feature_norm``) and override
+    :meth:`product_flops` when they multiply by weights (FLOPs and MFU accounting)."""
 
     name = "base"
 
@@ -77,6 +78,10 @@ class Fusion(nn.Module):
             return [features[name] for name in self.features]
         return [self.norms[name](features[name].flatten(0, 1)).view_as(features[name]) for name in self.features]
 
+    def product_flops(self, images: int) -> int:
+        """Forward FLOPs of the fusion's own weight products for ``images`` images (0: it only rearranges)."""
+        return 0
+
     def extra_repr(self) -> str:
         norm = f", feature_norm={self.feature_norm}" if self.feature_norm else ""
         return f"features={list(self.features)}, out_dim={self.out_dim}, num_tokens={self.num_tokens}{norm}"
@@ -92,7 +97,7 @@ class FeatureBatchNorm(nn.BatchNorm1d):
         return super().forward(x)
 
 
-@register_fusion("channel_concat")
+@FUSIONS.register("channel_concat")
 class ChannelConcat(Fusion):
     @property
     def out_dim(self) -> int:
@@ -102,7 +107,7 @@ class ChannelConcat(Fusion):
         return torch.cat(self.select(features), dim=-1)
 
 
-@register_fusion("token_concat")
+@FUSIONS.register("token_concat")
 class TokenConcat(Fusion):
     @property
     def num_tokens(self) -> int:
@@ -112,13 +117,13 @@ class TokenConcat(Fusion):
         return torch.cat(self.select(features), dim=1)
 
 
-@register_fusion("average")
+@FUSIONS.register("average")
 class Average(Fusion):
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return torch.stack(self.select(features), dim=0).mean(dim=0)
 
 
-@register_fusion("adaptive")
+@FUSIONS.register("adaptive")
 class Adaptive(Fusion):
     """Per-token convex combination of the features with weights from a zero-initialised linear gate."""
 
@@ -130,6 +135,9 @@ class Adaptive(Fusion):
         self.gate = nn.Linear(feature_dim * len(self.features), len(self.features))
         nn.init.zeros_(self.gate.weight)
         nn.init.zeros_(self.gate.bias)
+
+    def product_flops(self, images: int) -> int:
+        return 2 * images * self.feature_tokens * self.gate.in_features * self.gate.out_features
 
     def weights(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Fusion weights (B, N, F), summing to one over the features; useful to inspect what was learned."""
@@ -145,8 +153,15 @@ class Adaptive(Fusion):
 
 
 def build_fusion(
-    name: str, features: Sequence[str], feature_dim: int, feature_tokens: int, feature_norm: str | None = None
+    name: str,
+    features: Sequence[str],
+    feature_dim: int,
+    feature_tokens: int,
+    feature_norm: str | None = None,
+    **options: Any,
 ) -> Fusion:
-    if name not in FUSIONS:
-        raise ValueError(f"Unknown fusion '{name}'. Choose one of {sorted(FUSIONS)} (model/fusion=<name>).")
-    return FUSIONS[name](features, feature_dim, feature_tokens, feature_norm)
+    """The registered fusion ``name`` over ``features``, with its own ``options`` (checked against its signature)."""
+    FUSIONS.check_options(name, options, supplied=FUSION_ARGUMENTS)
+    fusion = FUSIONS.build(name, features, feature_dim, feature_tokens, feature_norm, **options)
+    fusion.name = name
+    return fusion

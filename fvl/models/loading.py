@@ -35,6 +35,7 @@ from fvl.models.finite import check_finite
 from fvl.models.florence_vl import CONFIG_FILE, FlorenceVL
 from fvl.models.lora import attach_lora, lora_options, merge_lora
 from fvl.models.spec import ModelSpec
+from fvl.registry import import_plugins
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ def model_state(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]:
 
 def model_from_checkpoint(checkpoint: Mapping[str, Any], path: str | Path = "checkpoint") -> FlorenceVL:
     """Rebuild the trained FlorenceVL of a loaded checkpoint, with LoRA merged into the LLM."""
+    import_plugins((checkpoint.get(SNAPSHOT_KEY) or {}).get("plugins", ()), f"{path}: plugins")
     spec = checkpoint_spec(checkpoint, path)
     hparams = checkpoint["hyper_parameters"]
     if SNAPSHOT_KEY in checkpoint:

@@ -79,12 +79,16 @@ def model_section(facts: Mapping[str, Any]) -> list[str]:
     fusion, fmt, parameters = config["fusion"], config["input_format"], facts["parameters"]
     vision_source = (spec.get("vision") or {}).get("name_or_path") or TINY
     llm_source = (spec.get("llm") or {}).get("name_or_path") or TINY
-    prompts = ", ".join(config["vision"]["prompts"]) or "none"
+    kind, prompts = config.get("vision_kind", "florence2"), config["vision"].get("prompts")
+    vision = f"{kind} vision encoder (width {facts['vision_width']}) from {vision_source}"
+    if prompts is not None:  # Florence-2's depth-breadth encoder
+        vision = f"Florence-2 encoder (width {facts['vision_width']}) from {vision_source}; prompts: "
+        vision += ", ".join(prompts) or "none"
     norm = f", feature norm {fusion['feature_norm']}" if fusion["feature_norm"] else ""
     conversation = f" ({fmt['conversation']} conversation)" if fmt.get("conversation") else ""
     shares = ", ".join(f"{name} {count(value)}" for name, value in parameters.items())
     rows = [
-        ("Vision", f"Florence-2 encoder (width {facts['vision_width']}) from {vision_source}; prompts: {prompts}"),
+        ("Vision", vision),
         ("Features", ", ".join(fusion["features"])),
         ("Fusion", fusion["name"] + norm),
         ("Projector", config["projector"]),

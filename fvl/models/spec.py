@@ -21,8 +21,11 @@ from typing import Any, get_type_hints
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, DEPTH
-from fvl.models.fusion import FEATURE_NORMS, FUSIONS
-from fvl.models.projector import projector_depth
+from fvl.models.fusion import FEATURE_NORMS, FUSION_ARGUMENTS, FUSIONS
+from fvl.models.llms import LLM_ARGUMENTS, LLMS
+from fvl.models.projector import PROJECTOR_ARGUMENTS, PROJECTORS
+from fvl.models.vision import SUPPLIED, VISION_ENCODERS
+from fvl.registry import check_call_options
 
 DTYPES = ("float32", "bfloat16", "float16")
 ATTENTION = ("sdpa", "eager", "flash_attention_2")
@@ -46,8 +49,13 @@ def _weights_source(part: str, name_or_path: str | None, tiny: bool, example: st
 
 @dataclass
 class VisionSpec:
-    """Florence-2 as the depth–breadth encoder (``model/vision``)."""
+    """The vision encoder (``model/vision``): a registered kind (Florence-2, the depth–breadth encoder, by default).
 
+    ``prompts``, ``mask_prompt_padding`` and ``keep_global_token`` are Florence-2's; ``options`` go to the kind's
+    ``from_spec`` as keyword arguments (:mod:`fvl.models.vision`)."""
+
+    kind: str = "florence2"
+    options: dict[str, Any] = field(default_factory=dict)
     name_or_path: str | None = None
     tiny: bool = False
     d_model: int | None = None
@@ -57,22 +65,27 @@ class VisionSpec:
     keep_global_token: bool = True
 
     def __post_init__(self) -> None:
+        encoder = VISION_ENCODERS.get(self.kind)
+        check_call_options(encoder.from_spec, self.options, SUPPLIED, f"vision encoder {self.kind!r}")
         _weights_source("vision", self.name_or_path, self.tiny, "florence-community/Florence-2-large-ft")
-        if self.image_size <= 0 or self.image_size % 32:
-            raise ValueError(f"model.vision.image_size={self.image_size} must be a positive multiple of 32 (DaViT).")
-        if DEPTH in self.prompts:
-            raise ValueError(f"model.vision.prompts: '{DEPTH}' names the image feature itself; rename that prompt.")
+        encoder.check_spec(self)
 
     @property
     def num_tokens(self) -> int:
-        side = self.image_size // 32
-        return side * side + int(self.keep_global_token)
+        return VISION_ENCODERS.get(self.kind).num_tokens_for(self)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return VISION_ENCODERS.get(self.kind).features_for(self)
 
 
 @dataclass
 class LLMSpec:
-    """The language model (``model/llm``): pretrained weights or a tiny random Llama-style model."""
+    """The language model (``model/llm``): pretrained weights or a tiny random Llama-style model, built by a
+    registered kind (``hf``: any ``AutoModelForCausalLM``; :mod:`fvl.models.llms`) with its ``options``."""
 
+    kind: str = "hf"
+    options: dict[str, Any] = field(default_factory=dict)
     name_or_path: str | None = None
     tiny: bool = False
     hidden_size: int | None = None
@@ -83,6 +96,7 @@ class LLMSpec:
     quantization: str | None = None
 
     def __post_init__(self) -> None:
+        LLMS.check_options(self.kind, self.options, LLM_ARGUMENTS)
         _weights_source("llm", self.name_or_path, self.tiny, "microsoft/Phi-3.5-mini-instruct")
         _choice("model.llm.dtype", self.dtype, DTYPES)
         _choice("model.llm.attn_implementation", self.attn_implementation, ATTENTION)
@@ -101,9 +115,10 @@ class FusionSpec:
     features: list[str] = field(default_factory=lambda: [DEPTH, *DEFAULT_PROMPTS])
     # `batch`: standardise each feature per channel (BatchNorm) before fusing; see fvl/models/fusion.py.
     feature_norm: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # the registered fusion's own constructor options
 
     def __post_init__(self) -> None:
-        _choice("model.fusion.name", self.name, tuple(sorted(FUSIONS)))
+        FUSIONS.check_options(self.name, self.options, FUSION_ARGUMENTS)
         _choice("model.fusion.feature_norm", self.feature_norm, FEATURE_NORMS)
         if not self.features or len(set(self.features)) != len(self.features):
             raise ValueError(f"model.fusion.features={list(self.features)} must be a non-empty list without repeats.")
@@ -114,9 +129,10 @@ class ProjectorSpec:
     """Fused features → LLM width (``model/projector``)."""
 
     name: str = "mlp3x_gelu"
+    options: dict[str, Any] = field(default_factory=dict)  # the registered projector's own options
 
     def __post_init__(self) -> None:
-        projector_depth(self.name)  # raises for an unknown name
+        PROJECTORS.check_options(self.name, self.options, PROJECTOR_ARGUMENTS)
 
 
 @dataclass
@@ -129,11 +145,12 @@ class ModelSpec:
     projector: ProjectorSpec = field(default_factory=ProjectorSpec)
 
     def __post_init__(self) -> None:
-        unknown = [name for name in self.fusion.features if name != DEPTH and name not in self.vision.prompts]
+        available = self.vision.feature_names
+        unknown = [name for name in self.fusion.features if name not in available]
         if unknown:
             raise ValueError(
-                f"model.fusion.features names {unknown}, which are neither '{DEPTH}' nor a prompt of "
-                f"model.vision.prompts ({sorted(self.vision.prompts)})."
+                f"model.fusion.features names {unknown}, which the {self.vision.kind} vision encoder does not give: "
+                f"it gives {list(available)} (Florence-2: '{DEPTH}' and the names of model.vision.prompts)."
             )
 
     @classmethod

@@ -179,15 +179,14 @@ def test_leaving_a_prompt_out_changes_no_other_feature(florence_dir, pixels, lef
     """Every leave-one-out ablation (``model/fusion=no_caption|no_ocr|no_grounding``) is a pure removal: the kept
     features are those of the full model, bit for bit, because every prompt stays padded to the longest
     configured one (pads are attended, as in the reference)."""
-    from fvl.models.builder import encoder_options
     from fvl.models.florence_encoder import DEFAULT_PROMPTS
     from fvl.models.spec import VisionSpec
 
     spec = VisionSpec(name_or_path=str(florence_dir), image_size=IMAGE_SIZE)
     prompts = ["caption", "ocr", "grounding"]
     kept = [name for name in prompts if name != left_out]
-    full = FlorenceEncoder.from_pretrained(florence_dir, **encoder_options(spec, prompts))
-    ablated = FlorenceEncoder.from_pretrained(florence_dir, **encoder_options(spec, kept))
+    full = FlorenceEncoder.from_pretrained(florence_dir, **FlorenceEncoder.options_for(spec, prompts))
+    ablated = FlorenceEncoder.from_pretrained(florence_dir, **FlorenceEncoder.options_for(spec, kept))
     ocr_only = {"ocr": DEFAULT_PROMPTS["ocr"]}
     alone = FlorenceEncoder.from_pretrained(florence_dir, image_size=IMAGE_SIZE, prompts=ocr_only)
     assert ablated.prompt_length == full.prompt_length

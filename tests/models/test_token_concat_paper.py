@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from test_florence_vl import prompt_ids
 
-from fvl.models.builder import build_llm, build_model, encoder_options
+from fvl.models.builder import build_llm, build_model
 from fvl.models.florence_encoder import FlorenceEncoder
 from fvl.models.florence_sizes import florence2_config
 from fvl.models.florence_vl import FlorenceVL
@@ -75,7 +75,7 @@ def test_florence2_large_at_768_px_gives_1728_tokens_where_token_concat_gives_23
         spec = spec_of(tmp_path, "model/vision=florence2_large_ft", *overrides)
         assert spec.vision.image_size == 768
         with torch.device("meta"):
-            options = encoder_options(spec.vision, spec.fusion.features)
+            options = FlorenceEncoder.options_for(spec.vision, spec.fusion.features)
             encoder = FlorenceEncoder(florence2_config("large"), tiny_florence_tokenizer(), **options)
         model = FlorenceVL(encoder, llm, tokenizer, spec.fusion.name, spec.fusion.features, spec.projector.name)
         counts[name] = (encoder.num_tokens, model.num_image_tokens, model.fusion.out_dim)
