@@ -1,4 +1,4 @@
-"""FlorenceVL: Florence-2 depth–breadth features → fusion → projector → LLM.
+"""FlorenceVL: a vision encoder's named features (Florence-2's depth and breadth) → fusion → projector → LLM.
 
 Batch contract (shared with ``fvl.data``): ``input_ids`` / ``attention_mask`` / ``labels`` (B, L) and
 ``pixel_values`` (N_img, 3, S, S) holding the images of the rows that contain ``<image>`` tokens, in row
@@ -7,36 +7,32 @@ order (``None`` for a text-only batch, which skips the vision side entirely), or
 Florence-2 is frozen), which skip running it. Each row holds either no
 image token or exactly ``num_image_tokens`` of them; anything else raises an error naming the sample.
 
-An exported model is a directory that :meth:`FlorenceVL.from_pretrained` loads with one call: ``fvl_config.json`` (with
-the ``dtype`` it was saved in), the vision encoder's directory (``florence/`` for Florence-2: the Hugging Face layout,
-encoder side only), ``llm/`` (a plain Hugging Face causal LM with its tokenizer), ``connector.safetensors`` (fusion +
-projector) and ``README.md``, its model card (:mod:`fvl.models.model_card`)."""
+An exported model is a directory that :meth:`FlorenceVL.from_pretrained` loads with one call
+(:mod:`fvl.models.model_directory`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from fvl.models import florence_encoder  # noqa: F401  (registers the florence2 encoder)
-from fvl.models.export_files import write_directory
-from fvl.models.finite import check_finite
 from fvl.models.fusion import build_fusion
-from fvl.models.language_model import load_language_model, load_tokenizer, prepare_tokenizer, stop_token_ids
-from fvl.models.llms import LLMS
-from fvl.models.model_card import write_model_card
-from fvl.models.projector import PROJECTORS, build_projector
-from fvl.models.vision import VISION_ENCODERS, VisionEncoder
-from fvl.registry import defining_module, import_plugins
+from fvl.models.language_model import prepare_tokenizer, stop_token_ids
+from fvl.models.model_directory import (
+    export_config,
+    finish_loading,
+    plugin_modules,
+    read_parts,
+    write_model_directory,
+)
+from fvl.models.projector import build_projector
+from fvl.models.vision import VisionEncoder
 
-CONFIG_FILE = "fvl_config.json"
-CONNECTOR_FILE = "connector.safetensors"
 # Prompt rendering (`chat` template or `plain`), image policy (`square` resize or `pad` to square first), system prompt,
 # and the text layout (fvl.data.config.DataConfig: plain_layout, image_placement; the reference recipe's by default).
 DEFAULT_INPUT_FORMAT = {
@@ -239,52 +235,16 @@ class FlorenceVL(nn.Module):
 
     def plugin_modules(self) -> list[str]:
         """The modules outside fvl that define this model's parts (imported again when it is loaded)."""
-        llm_kind = ((self.spec or {}).get("llm") or {}).get("kind", "hf")
-        entries = (type(self.vision), type(self.fusion), PROJECTORS.get(self.projector_name), LLMS.get(llm_kind))
-        return sorted({module for module in map(defining_module, entries) if not module.startswith("fvl.")})
+        return plugin_modules(self)
 
-    # ---- export -----------------------------------------------------------------------------------------------
+    # ---- export: a self-contained model directory (fvl.models.model_directory) -------------------------------
     def export_config(self) -> dict[str, Any]:
-        return {
-            "format_version": 1,
-            "plugins": self.plugin_modules(),
-            "vision_kind": self.vision.kind,
-            "vision": self.vision.export_options(),
-            "fusion": {
-                "name": self.fusion.name,
-                "features": list(self.fusion.features),
-                "feature_norm": self.fusion.feature_norm,
-                **({"options": self.fusion_options} if self.fusion_options else {}),
-            },
-            "projector": self.projector_name,
-            **({"projector_options": self.projector_options} if self.projector_options else {}),
-            "image": {"size": self.image_size, "mean": list(self.image_mean), "std": list(self.image_std)},
-            "num_image_tokens": self.num_image_tokens,
-            "dtype": str(self.llm.dtype).removeprefix("torch."),
-            "input_format": self.input_format,
-            "spec": self.spec,
-        }
+        return export_config(self)
 
     def save_pretrained(self, directory: str | Path, training: Mapping[str, Any] | None = None) -> None:
-        """Write a self-contained model directory (no Lightning or Hydra needed to load it), in the model's dtype,
-        with a model card that also shows ``training`` (the run's facts, :func:`fvl.training.export.card_facts`).
-
-        Written aside and renamed into place when complete, readable by others as the umask allows
-        (:func:`~fvl.models.export_files.write_directory`); an existing export is replaced.
-        """
-        directory = Path(directory)
-        check_finite(self, f"The model to be exported to {directory}", "Nothing was written.")
-        write_directory(directory, lambda partial: self._write(partial, directory, training))
-
-    def _write(self, directory: Path, final: Path, training: Mapping[str, Any] | None) -> None:
-        self.vision.save_pretrained(directory / self.vision.export_dir)
-        self.llm.save_pretrained(directory / "llm")
-        self.tokenizer.save_pretrained(directory / "llm")
-        connector = {f"fusion.{k}": v for k, v in self.fusion.state_dict().items()}
-        connector.update({f"projector.{k}": v for k, v in self.projector.state_dict().items()})
-        save_file({k: v.detach().contiguous().cpu() for k, v in connector.items()}, str(directory / CONNECTOR_FILE))
-        (directory / CONFIG_FILE).write_text(json.dumps(self.export_config(), indent=2))
-        write_model_card(self, directory, final, training)
+        """Write a self-contained model directory, with a model card that also shows ``training``
+        (:func:`~fvl.models.model_directory.write_model_directory`)."""
+        write_model_directory(self, Path(directory), training)
 
     @classmethod
     def from_pretrained(
@@ -294,43 +254,8 @@ class FlorenceVL(nn.Module):
         attn_implementation: str = "sdpa",
         quantization: str | None = None,
     ) -> FlorenceVL:
-        """Load a directory written by :meth:`save_pretrained`, in the dtype it was saved in unless ``dtype`` is
-        given (an export older than the recorded dtype: its LLM's ``config.json``, else float32)."""
-        directory = Path(directory)
-        if not (directory / CONFIG_FILE).is_file():
-            raise FileNotFoundError(
-                f"{directory} is not an exported fvl model (no {CONFIG_FILE}). Point to the run's `model/` directory; "
-                "for a Lightning .ckpt use fvl.training.export or evaluate.py checkpoint=<file>.ckpt."
-            )
-        config = json.loads((directory / CONFIG_FILE).read_text())
-        if dtype is None:
-            llm_config = json.loads((directory / "llm" / "config.json").read_text())
-            dtype = config.get("dtype") or llm_config.get("dtype") or llm_config.get("torch_dtype") or "float32"
-        import_plugins(config.get("plugins", ()), f"{directory / CONFIG_FILE}: plugins")
-        encoder = VISION_ENCODERS.get(config.get("vision_kind", "florence2"))  # older exports: Florence-2
-        vision = encoder.from_pretrained(directory / encoder.export_dir, **config["vision"])
-        llm = load_language_model(
-            directory / "llm", attn_implementation=attn_implementation, dtype=dtype, quantization=quantization
-        )
-        tokenizer = load_tokenizer(directory / "llm")
-        fusion = config["fusion"]
-        model = cls(
-            vision,
-            llm,
-            tokenizer,
-            fusion["name"],
-            fusion["features"],
-            config["projector"],
-            fusion.get("feature_norm"),
-            fusion.get("options"),
-            config.get("projector_options"),
-        )
-        model.restore_input_format(config.get("input_format"))
-        model.spec = config.get("spec")
-        connector = load_file(str(directory / CONNECTOR_FILE))
-        model.load_state_dict(connector, strict=False)
-        missing = {k for k in model.state_dict() if k.startswith(("fusion.", "projector."))} - set(connector)
-        if missing:
-            raise ValueError(f"{directory / CONNECTOR_FILE} lacks {sorted(missing)[:5]}: the export is incomplete.")
-        model.vision.to(llm.dtype)
-        return model.to(llm.dtype)
+        """Load a directory written by :meth:`save_pretrained` (:func:`~fvl.models.model_directory.read_parts`), in
+        the dtype it was saved in unless ``dtype`` is given."""
+        parts = read_parts(Path(directory), dtype, attn_implementation, quantization)
+        model = cls(parts.vision, parts.llm, parts.tokenizer, **parts.connector)
+        return finish_loading(model, parts)

@@ -18,7 +18,7 @@ from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
 from fvl.models.export_files import check_export_files
-from fvl.models.florence_vl import CONFIG_FILE
+from fvl.models.model_directory import CONFIG_FILE
 
 LOGIN_FIX = "log in with `hf auth login` (or set HF_TOKEN) using a token with write access to it"
 

@@ -32,8 +32,9 @@ from fvl.models.builder import build_model
 from fvl.models.checkpoint_file import verify
 from fvl.models.export_files import check_export_files
 from fvl.models.finite import check_finite
-from fvl.models.florence_vl import CONFIG_FILE, FlorenceVL
+from fvl.models.florence_vl import FlorenceVL
 from fvl.models.lora import attach_lora, lora_options, merge_lora
+from fvl.models.model_directory import CONFIG_FILE
 from fvl.models.spec import ModelSpec
 from fvl.registry import import_plugins
 

@@ -24,8 +24,9 @@ from fvl.data.sources.spec import SourceSpec
 from fvl.eval.predictor import ModelPredictor
 from fvl.eval.sample import EvalSample
 from fvl.models.builder import build_florence_vl
-from fvl.models.florence_vl import CONFIG_FILE, FlorenceVL
+from fvl.models.florence_vl import FlorenceVL
 from fvl.models.language_model import prepare_tokenizer
+from fvl.models.model_directory import CONFIG_FILE
 from fvl.models.tiny import tiny_llm_tokenizer
 from fvl.training.run import input_format
 

@@ -18,10 +18,11 @@ from huggingface_hub.errors import LocalTokenNotFoundError
 
 from fvl.models import hub_push
 from fvl.models.builder import build_florence_vl
-from fvl.models.florence_vl import CONFIG_FILE, FlorenceVL
+from fvl.models.florence_vl import FlorenceVL
 from fvl.models.hub_push import push_to_hub
 from fvl.models.loading import load
 from fvl.models.model_card import CARD_FILE
+from fvl.models.model_directory import CONFIG_FILE
 from fvl.training.export import card_facts
 from fvl.training.export import main as export_main
 
