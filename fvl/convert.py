@@ -34,32 +34,26 @@ from fvl.models.export_files import write_directory
 from fvl.models.finite import check_finite
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, DEPTH
 from fvl.models.florence_vl import FlorenceVL
-from fvl.models.released_config import (
+from fvl.models.released_build import (
     TOKENIZER_FILES,
-    LlavaRelease,
     build_encoder,
     build_release,
+    load_florence_tokenizer,
+    load_tokenizer_files,
+)
+from fvl.models.released_config import (
+    LlavaRelease,
     image_size_of,
     input_format,
     llava_release,
-    load_florence_tokenizer,
-    load_tokenizer_files,
     native_florence_config,
     read_config,
     reference_template,
     source_kind,
 )
-from fvl.models.released_layout import (
-    VISION_PREFIX,
-    Matching,
-    ReleaseLayoutError,
-    Stored,
-    copy_into,
-    florence_target,
-    list_tensors,
-    llava_target,
-    match,
-)
+from fvl.models.released_layout import VISION_PREFIX, ReleaseLayoutError, florence_target, llava_target
+from fvl.models.released_matching import Matching, copy_into, match
+from fvl.models.released_tensors import Stored, list_tensors
 from fvl.models.spec import ModelSpec
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

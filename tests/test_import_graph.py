@@ -1,9 +1,9 @@
 """The package's imports point down its layers and form no circles (read from the source, not by importing it).
 
-Layers, bottom up: shared leaves (constants, files, usage, resolvers, conf, report: pictures any layer draws) →
-data → models → training and eval (training may use eval's predictor and metrics, never the reverse) → the
-tools built on them (inference, analysis, cache_features, convert) → the command line (commands, __main__).
-Imports under ``if TYPE_CHECKING:`` are annotations only and are not edges.
+Layers, bottom up: shared leaves (constants, files, distributed, usage, resolvers, conf, report: pictures any
+layer draws) → data → models → training and eval (training may use eval's predictor and metrics, never the
+reverse) → the tools built on them (inference, analysis, cache_features, convert) → the command line (commands,
+__main__). Imports under ``if TYPE_CHECKING:`` are annotations only and are not edges.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "fvl"
 LAYERS = {
     "fvl.constants": 0,
     "fvl.files": 0,
+    "fvl.distributed": 0,
     "fvl.usage": 0,
     "fvl.registry": 0,
     "fvl.resolvers": 0,

@@ -98,6 +98,10 @@ def world(tmp_path_factory) -> Path:
                 (base / images).symlink_to(synth.root)
     (cwd / "DATA" / "pixelprose.jsonl").write_text("\n".join(json.dumps(r) for r in captions))
     (cwd / "DATA" / "pixelprose").symlink_to(synth.root)
+    for block in readme_blocks("python"):  # files the README has the user write (first line: `# name.py`)
+        first = block.splitlines()[0]
+        if re.fullmatch(r"# \w+\.py", first):
+            (cwd / first[2:]).write_text(block, encoding="utf-8")
     write_models(cwd / "MODELS")
     write_release(cwd / "ckpt")
     for name, layout in LAYOUTS.items():

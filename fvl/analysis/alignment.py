@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from hydra.errors import HydraException
 
-    from fvl.training.config import ConfigError
+    from fvl.usage import ConfigError
 
     try:
         return run_study(args, start)

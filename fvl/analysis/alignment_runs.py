@@ -24,10 +24,10 @@ from fvl.analysis.alignment_protocol import REFERENCE_KEYS, STUDY_OVERRIDES, VAL
 from fvl.analysis.alignment_report import SubsetResult, train_loss_last_k, write_report
 from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.training.compose import compose_train
-from fvl.training.config import ConfigError, lr_by_part
+from fvl.training.optim import lr_by_part
 from fvl.training.run import METRICS_FILE, MODEL_DIR, PRE_STAGE_DIR, pre_stage_config, train
 from fvl.training.run import log as run_log
-from fvl.usage import UsageError
+from fvl.usage import ConfigError, UsageError
 
 PROBE = "fvl.analysis.alignment_probe.ConnectorProbe"
 HELDOUT_SUFFIX = "_heldout"

@@ -9,12 +9,11 @@ Under ``torchrun --nproc_per_node N`` samples are sharded across processes and t
 Configuration: fvl/conf/evaluate.yaml.
 """
 
-import os
-
 import hydra
 from omegaconf import DictConfig
 
 import fvl.eval.config  # noqa: F401  (registers the open mappings fvl/conf/evaluate.yaml lists first)
+from fvl.distributed import is_main_process
 from fvl.eval.checks import BenchmarkSetupError
 from fvl.eval.entry import run_evaluation
 from fvl.eval.failures import BenchmarksFailed
@@ -27,7 +26,7 @@ def main(cfg: DictConfig) -> None:
     except BenchmarkSetupError as error:  # a user's mistake in the command: the message, not a traceback
         raise SystemExit(f"evaluate.py: {error}") from None
     except BenchmarksFailed as error:  # the others finished and are saved; the status says not all did
-        raise SystemExit(f"evaluate.py: {error}" if os.environ.get("RANK", "0") == "0" else 1) from None
+        raise SystemExit(f"evaluate.py: {error}" if is_main_process() else 1) from None
 
 
 if __name__ == "__main__":

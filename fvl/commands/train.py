@@ -15,10 +15,10 @@ from omegaconf import DictConfig
 
 from fvl.data.scan.checks import MalformedRecordError, SkipRateError
 from fvl.models.finite import NonFiniteWeightsError
-from fvl.training.config import ConfigError
 from fvl.training.nonfinite import NonFiniteError
 from fvl.training.preemption import Preempted
 from fvl.training.run import train
+from fvl.usage import ConfigError
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from fvl.data.formats.plain import PLAIN_LAYOUTS
+from fvl.data.formats.registry import FORMATS
 from fvl.data.formats.templates import CONVERSATIONS
 from fvl.data.sample import IMAGE_PLACEMENTS
 from fvl.data.scan.checks import SAMPLE_POLICIES, SkipLimits
 from fvl.data.synthetic.generate import SyntheticOptions
 
-FORMATS = ("chat", "plain")
 OVERLONG = ("truncate", "drop")
 IMAGE_FAILURES = ("skip", "raise")
 
@@ -70,9 +70,9 @@ class DataConfig:
     train: Any = field(default_factory=list)
     val: Any = None
     synthetic: dict[str, Any] | None = None  # {root, **SyntheticOptions fields}: the demo set, generated on use
-    format: str = "chat"
+    format: str = "chat"  # a registered conversation format (fvl.data.formats.registry.FORMATS): chat | plain | ...
     system_prompt: str | None = None
-    conversation: str | None = None  # llama3 | phi3: the reference's conversation template (fvl.data.formats.templates)
+    conversation: str | None = None  # llama3 | phi3 | ...: a template of fvl.data.formats.templates.CONVERSATIONS
     plain_layout: str = "reference"  # reference: <image>caption\n | eos: <image>\ncaption<eos> (fvl.data.formats.plain)
     image_placement: str = "turn_start"  # turn_start: <image>\n first in its turn | as_given (fvl.data.sample)
     prompt_suffix: str | None = None
@@ -101,8 +101,8 @@ class DataConfig:
     feature_cache: str | None = None  # directory of cached Florence-2 features (python -m fvl.cache_features)
 
     def __post_init__(self) -> None:
-        _one_of("data.format", self.format, FORMATS)
-        _one_of("data.conversation", self.conversation, (None, *CONVERSATIONS))
+        FORMATS.get(self.format)  # an unknown name raises naming the registered formats
+        _one_of("data.conversation", self.conversation, (None, *CONVERSATIONS.names()))
         _one_of("data.plain_layout", self.plain_layout, PLAIN_LAYOUTS)
         _one_of("data.image_placement", self.image_placement, IMAGE_PLACEMENTS)
         _one_of("data.overlong", self.overlong, OVERLONG)

@@ -47,14 +47,11 @@ dropped or truncated.
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import lightning as L
-import torch.distributed as dist
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
@@ -63,24 +60,13 @@ from fvl.data.dataset import ConversationDataset
 from fvl.data.encoding import SampleEncoder
 from fvl.data.feature_store import FeatureStore
 from fvl.data.images import MAX_IMAGE_PIXELS, ImageProcessor, ImageSettings
-from fvl.data.packing import PackedRows, PackingSampler
-from fvl.data.resumable_loader import ResumableDataLoader, resume_position
+from fvl.data.loaders import LoaderOptions, SamplerOptions, continue_where_stopped, split_loader
 from fvl.data.sampler import LengthGroupedSampler
 from fvl.data.scan.scanner import Scanner, ScanOptions
 from fvl.data.sources.spec import SourceSpec
-
-log = logging.getLogger(__name__)
+from fvl.distributed import node_main_first, rank_and_world_size
 
 SourceLike = SourceSpec | Mapping[str, Any] | str
-
-
-@dataclass(frozen=True)
-class SamplerOptions:
-    """Options of :class:`~fvl.data.sampler.LengthGroupedSampler` for the training split."""
-
-    shuffle: bool = True
-    drop_last: bool = False
-    megabatch_mult: int = 50
 
 
 def _as_sources(value: SourceLike | Sequence[SourceLike] | None) -> list[SourceSpec]:
@@ -214,12 +200,7 @@ class FVLDataModule(L.LightningDataModule):
         rank with ``LOCAL_RANK`` 0 of each node while all ranks wait at a barrier."""
         if self.trainer is not None or self._synced:
             return
-        distributed = dist.is_available() and dist.is_initialized()
-        local_rank = int(os.environ.get("LOCAL_RANK", dist.get_rank())) if distributed else 0
-        if local_rank == 0 and not self._prepared:
-            self.prepare_data()
-        if distributed:
-            dist.barrier()
+        node_main_first(lambda: None if self._prepared else self.prepare_data())
         self._synced = True
 
     def _dataset(self, split: str, sources: list[SourceSpec]) -> ConversationDataset:
@@ -245,59 +226,32 @@ class FVLDataModule(L.LightningDataModule):
         if stage in (None, "fit", "validate") and self.val_sources:
             self._dataset("val", self.val_sources)
 
-    def _world(self) -> tuple[int, int]:
-        if self.trainer is not None:
-            return self.trainer.world_size, self.trainer.global_rank
-        if dist.is_available() and dist.is_initialized():
-            return dist.get_world_size(), dist.get_rank()
-        return 1, 0
-
-    def _accumulate(self) -> int:
-        """Micro-batches per optimizer step (the trainer's ``accumulate_grad_batches``; 1 without a trainer)."""
-        return self.trainer.accumulate_grad_batches if self.trainer is not None else 1
-
-    def _loader(self, split: str, batch_size: int, options: SamplerOptions) -> DataLoader:
-        world_size, rank = self._world()
-        dataset = self.datasets[split]
-        packed = split == "train" and self.pack_tokens is not None
-        sampler = self.samplers[split] = (PackingSampler if packed else LengthGroupedSampler)(
-            dataset.lengths,
-            dataset.has_image,
+    def _loader(self, split: str, batch_size: int, sampler: SamplerOptions) -> DataLoader:
+        """The split's loader (:func:`~fvl.data.loaders.split_loader`) for this rank; its sampler is kept for
+        :meth:`stats`. Training batches are packed rows when ``packing`` is on and step with the trainer's
+        ``accumulate_grad_batches``."""
+        training = split == "train"
+        packed = training and self.pack_tokens is not None
+        options = LoaderOptions(
             batch_size,
-            **({"pack_tokens": self.pack_tokens} if packed else {}),
-            num_replicas=world_size,
-            rank=rank,
-            shuffle=options.shuffle,
-            seed=self.seed,
-            drop_last=options.drop_last,
-            megabatch_mult=options.megabatch_mult,
-            supervised=dataset.supervised,
-            accumulate=self._accumulate() if split == "train" else 1,
-        )
-        return ResumableDataLoader(
-            PackedRows(dataset) if packed else dataset,
-            sampler=sampler,
-            batch_size=None,
-            collate_fn=self.packed_collator if packed else self.collator,
+            sampler,
+            self.seed,
             num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
             pin_memory=self.pin_memory,
+            pack_tokens=self.pack_tokens if packed else None,
+            accumulate=self.trainer.accumulate_grad_batches if training and self.trainer is not None else 1,
         )
+        rank, world_size = rank_and_world_size(self.trainer)
+        collate = self.packed_collator if packed else self.collator
+        loader = split_loader(self.datasets[split], options, collate, rank, world_size)
+        self.samplers[split] = loader.sampler
+        return loader
 
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")
         loader = self._loader("train", self.batch_size, self.sampler_options)
-        self._continue_where_stopped(self.samplers["train"])
+        continue_where_stopped(self.samplers["train"], self.trainer)
         return loader
-
-    def _continue_where_stopped(self, sampler: LengthGroupedSampler) -> None:
-        """Position the training sampler where the (restored) training loop continues (:mod:`.resumable_loader`)."""
-        if self.trainer is None:
-            return
-        epoch, done = resume_position(self.trainer.fit_loop, len(sampler))
-        sampler.resume_at(epoch, done)
-        if done or epoch:
-            log.info("Training data continue at epoch %d, batch %d of %d.", epoch, done, len(sampler))
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_sources:

@@ -22,12 +22,11 @@ from dataclasses import dataclass, replace
 from transformers import PreTrainedTokenizerBase
 
 from fvl.constants import IGNORE_INDEX, IMAGE_TOKEN
-from fvl.data.formats.chat import ChatFormat
-from fvl.data.formats.plain import PlainFormat
+from fvl.data.formats.registry import FORMATS
 from fvl.data.formats.rendering import ConversationFormat, LabelMaskError, Rendering
 from fvl.data.sample import Sample, Turn, check_image_placement, place_image_token
+from fvl.registry import accepted_parameters
 
-FORMATS = ("plain", "chat")
 OVERLONG_POLICIES = ("truncate", "drop")
 
 
@@ -93,18 +92,14 @@ def supervised_labels(
     return labels
 
 
-def make_format(
-    name: str,
-    tokenizer: PreTrainedTokenizerBase,
-    system_prompt: str | None,
-    conversation: str | None = None,
-    plain_layout: str = "reference",
-) -> ConversationFormat:
-    if name == "plain":
-        return PlainFormat(tokenizer, plain_layout)
-    if name == "chat":
-        return ChatFormat(tokenizer, system_prompt, conversation)
-    raise ValueError(f"conversation format {name!r} is unknown; use one of {FORMATS}")
+def make_format(name: str, tokenizer: PreTrainedTokenizerBase, **settings: object) -> ConversationFormat:
+    """The registered format ``name`` (:data:`~fvl.data.formats.registry.FORMATS`) for ``tokenizer``, given those
+    of the encoder ``settings`` (:data:`~fvl.data.formats.rendering.FORMAT_SETTINGS`) its constructor names
+    (all of them when it takes ``**kwargs``); an unknown ``name`` raises naming the registered formats."""
+    format_class = FORMATS.get(name)
+    parameters = accepted_parameters(format_class)
+    taken = settings if parameters is None else {key: value for key, value in settings.items() if key in parameters}
+    return format_class(tokenizer, **taken)
 
 
 class SampleEncoder:
@@ -141,7 +136,9 @@ class SampleEncoder:
         self.overlong = overlong
         self.image_token_id = image_token_id(tokenizer)
         self.image_placement = image_placement
-        self.format = make_format(format, tokenizer, system_prompt, conversation, plain_layout)
+        self.format = make_format(
+            format, tokenizer, system_prompt=system_prompt, conversation=conversation, plain_layout=plain_layout
+        )
         self.settings = {
             "format": format,
             "system_prompt": system_prompt,

@@ -7,7 +7,8 @@ then mean/std normalisation. The reference recipe's two policies:
 - ``pad``: first pad to a centred square with the mean colour, then resize (finetuning), so the padding
   normalises to ~0.
 
-:func:`load_image` is the one decoder, for training and evaluation alike. Every fault ends in an
+:func:`load_image` is the one decoder, for training and evaluation alike (and :func:`under_root` the one way a
+relative image path is resolved). Every fault ends in an
 :class:`ImageLoadError` naming the image (the dataset skips and counts it under ``image_policy=skip``):
 
 - a missing, zero-byte or empty reference (:func:`probe_image`, also run by the scan without decoding);
@@ -73,6 +74,12 @@ class ImageSettings:
         """The padding colour: the normalisation mean in 0–255 RGB, truncated as the reference computes it
         (``tuple(int(x * 255) for x in image_mean)``): (123, 116, 103) for the ImageNet mean."""
         return tuple(int(m * 255) for m in self.mean)
+
+
+def under_root(path: str | os.PathLike, root: str | os.PathLike | None) -> str:
+    """An image path as data give it, resolved the one way training and evaluation both do: an absolute path (or
+    any path without a ``root``) as it is, a relative one under ``root``."""
+    return os.fspath(path) if root is None or os.path.isabs(path) else os.path.join(root, path)
 
 
 def _unwrap(ref: ImageRef) -> ImageRef:

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fvl.distributed import rank_and_world_size
 from fvl.eval.checks import PlannedBenchmark
 from fvl.eval.failures import BenchmarkError, failure_message
 from fvl.eval.fingerprint import benchmark_fingerprint
 from fvl.eval.prediction_files import PredictionFiles, PredictionWriter, prediction_record
 from fvl.eval.prompt_log import log_first_prompt
-from fvl.eval.ranks import on_main, rank_and_world_size, together
+from fvl.eval.ranks import on_main, together
 from fvl.eval.results import BenchmarkResult
 from fvl.eval.reuse import find_reusable
 from fvl.eval.runner import PredictFn, generate, score

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fvl.eval.benchmarks import Benchmark, get_benchmark
+from fvl.eval.benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from fvl.eval.benchmarks.files import SplitNotFoundError
 from fvl.eval.benchmarks.json_records import RecordsError
 from fvl.eval.results import RESERVED_KEYS
@@ -69,11 +69,11 @@ def plan_benchmarks(requests: Sequence[Mapping[str, Any]], hints: FixHints | Non
         split, limit = fields.pop("split", None), fields.pop("limit", None)
         try:
             benchmark = get_benchmark(name, **fields)
-        except KeyError as error:
-            problems.append(str(error.args[0]))
-            continue
         except (TypeError, ValueError) as error:
-            problems.append(f"benchmark {name}: {error}\n  fix: {hints.settings.format(name=name)}")
+            if name not in BENCHMARKS:  # the registry's message names the choices
+                problems.append(str(error))
+            else:
+                problems.append(f"benchmark {name}: {error}\n  fix: {hints.settings.format(name=name)}")
             continue
         if benchmark.skip_reason:
             plan.skipped[benchmark.name] = benchmark.skip_reason

@@ -7,13 +7,13 @@ rank writes into rank 0's run directory."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from fvl.distributed import in_process_group, launched_world_size, local_rank
 from fvl.eval.checks import BenchmarkSetupError, plan_benchmarks
 from fvl.eval.fingerprint import model_fingerprint
 from fvl.eval.predictor import ModelPredictor
@@ -23,6 +23,7 @@ from fvl.eval.reuse import reuse_dirs
 from fvl.eval.suite import evaluate_suite
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.loading import load
+from fvl.registry import import_plugins
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,22 @@ def load_model(checkpoint: str | Path, dtype: str | None = None) -> FlorenceVL:
 
 def setup_distributed() -> tuple[int, int]:
     """Join the process group that torchrun describes (if any). Returns (local rank, world size)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if world_size > 1 and not torch.distributed.is_initialized():
+    world_size = launched_world_size()
+    if world_size > 1 and not in_process_group():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend)
-    return local_rank, world_size
+    return local_rank(), world_size
 
 
 def run_evaluation(cfg: DictConfig) -> None:
+    try:
+        import_plugins(cfg.get("imports") or ())  # modules registering benchmarks/metrics (fvl/registry.py)
+    except ValueError as error:
+        raise BenchmarkSetupError(str(error)) from None
     requests = benchmark_requests(cfg)
     plan_benchmarks(requests, COMMAND_LINE_FIXES)  # names, settings and local copies, before any model is loaded
-    local_rank, _ = setup_distributed()
-    device = pick_device(cfg.device, local_rank)
+    rank_on_node, _ = setup_distributed()
+    device = pick_device(cfg.device, rank_on_node)
     out_dir = Path(from_main(HydraConfig.get().runtime.output_dir))  # one run directory for every rank
     try:
         resume_from = reuse_dirs(cfg.get("resume", True), out_dir, Path(cfg.paths.log_dir) / cfg.task_name)

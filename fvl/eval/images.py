@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from fvl.data.images import ImageLoadError, load_image
+from fvl.data.images import ImageLoadError, load_image, under_root
 from fvl.data.sample import ImageRef
 
 
@@ -54,7 +54,7 @@ def image_ref(value: Any, root: Path | None = None) -> ImageRef | None:
 
 
 def _resolve(path: Path, root: Path | None) -> Path:
-    resolved = path if path.is_absolute() or root is None else root / path
+    resolved = Path(under_root(path, root))
     if not resolved.is_file():
         raise FileNotFoundError(
             f"image {path} not found (looked at {resolved}); set the image root to the folder the paths are relative to"

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from lmms_eval.api.model import lmms
 
+from fvl.distributed import local_rank
 from fvl.eval.predictor import ModelPredictor
 from fvl.eval.ranks import pick_device
 from fvl.eval.sample import EvalSample
@@ -91,8 +91,7 @@ class FlorenceVLForLmmsEval(lmms):
                 f"fvl model: unknown --model_args {sorted(unknown)}; it takes {', '.join(MODEL_ARGS)} "
                 "(e.g. --model_args pretrained=runs/x/model,dtype=bfloat16); the batch size is lmms-eval's --batch_size"
             )
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self._device = pick_device(str(device), local_rank)
+        self._device = pick_device(str(device), local_rank())
         model = load(pretrained, **({"dtype": dtype} if dtype else {}))
         self.model = model.to(device=self._device, dtype=getattr(torch, dtype) if dtype else None).eval()
         auto = str(batch_size).startswith("auto")

@@ -12,17 +12,10 @@ from typing import Any, TypeVar
 
 import torch
 
+from fvl.distributed import rank_and_world_size
 from fvl.eval.failures import RankFailed
 
 T = TypeVar("T")
-
-
-def rank_and_world_size() -> tuple[int, int]:
-    """This process's rank and the world size under torch.distributed, (0, 1) without it."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def gather(value: T) -> list[T]:

@@ -20,11 +20,12 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from fvl.distributed import rank_and_world_size
 from fvl.eval.benchmarks import Benchmark
 from fvl.eval.failures import GenerationError
 from fvl.eval.metrics import BenchmarkMetric, build_metric, update_metric
 from fvl.eval.prediction_files import prediction_records
-from fvl.eval.ranks import gather, rank_and_world_size, together
+from fvl.eval.ranks import gather, together
 from fvl.eval.results import BenchmarkResult
 from fvl.eval.sample import EvalSample
 from fvl.eval.sample_set import SampleSet

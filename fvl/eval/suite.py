@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fvl.distributed import rank_and_world_size
 from fvl.eval.benchmark_run import RunSettings, run_benchmark
 from fvl.eval.checks import FixHints, plan_benchmarks
 from fvl.eval.failures import BenchmarkError, BenchmarksFailed, shows_traceback
-from fvl.eval.ranks import rank_and_world_size
 from fvl.eval.result_pictures import draw_result_picture
 from fvl.eval.results import BenchmarkResult, print_table, write_summary
 from fvl.eval.runner import PredictFn

@@ -1,4 +1,4 @@
-"""The released checkpoints' configs in fvl's terms: LLM config, native Florence-2 config, input format, skeletons.
+"""The released checkpoints' configs in fvl's terms: LLM config, native Florence-2 config, input format.
 
 * ``config.json`` of a LLaVA-layout release (``model_type`` ``llava_llama`` / ``llava_phi``) is an HF Llama / Phi-3
   config plus LLaVA fields (``mm_*``, ``image_aspect_ratio``, ``tokenizer_*`` ...): those are dropped and
@@ -11,39 +11,23 @@
   to square; ``square`` (pretraining) → the ``plain`` format (``<image>`` then the caption) and plain resizing.
   The released tokenizer's own template (Llama-3.1's injects a "Cutting Knowledge Date" block) is replaced by the
   reference conversation, with one BOS where the reference wrote a second one by mistake.
-* Depth and breadth as the reference computed them: the three task prompts in the order caption, OCR, grounding,
-  prompt pads attended (``mask_prompt_padding=False``), the global token kept, features concatenated along
-  channels in the order ``[V, caption, OCR, grounding]``.
+
+The tokenizers and the model skeleton built from these configs: :mod:`fvl.models.released_build`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-from transformers import (
-    AutoTokenizer,
-    BartConfig,
-    BartTokenizer,
-    Florence2Config,
-    Florence2VisionConfig,
-    PreTrainedTokenizerBase,
-)
-from transformers.initialization import no_init_weights
+from transformers import BartConfig, Florence2Config, Florence2VisionConfig, PreTrainedTokenizerBase
 
 from fvl.constants import IMAGE_TOKEN, IMAGENET_MEAN, IMAGENET_STD
 from fvl.data.formats.templates import SYSTEM_PROMPTS, conversation_template
-from fvl.models.florence_encoder import DEFAULT_PROMPTS, DEPTH, FlorenceEncoder
-from fvl.models.florence_vl import FlorenceVL
-from fvl.models.language_model import load_language_model
 from fvl.models.released_layout import ReleaseLayoutError
 
 
@@ -64,10 +48,6 @@ FLORENCE_TYPE = "florence2"
 LLAVA_FIELDS = (
     "architectures auto_map freeze_mm_mlp_adapter image_aspect_ratio image_grid_pinpoints tokenizer_model_max_length "
     "tokenizer_padding_side tune_mm_mlp_adapter unfreeze_mm_vision_tower use_mm_proj _name_or_path transformers_version"
-).split()
-TOKENIZER_FILES = (
-    "tokenizer.json tokenizer_config.json special_tokens_map.json added_tokens.json vocab.json merges.txt "
-    "tokenizer.model chat_template.jinja chat_template.json"
 ).split()
 BART_FIELDS = (  # what decides the BART encoder's computation (and the decoder's shapes)
     "vocab_size d_model encoder_layers decoder_layers encoder_attention_heads decoder_attention_heads encoder_ffn_dim "
@@ -243,64 +223,3 @@ def input_format(release: LlavaRelease, fmt: str | None = None, policy: str | No
         "plain_layout": "reference",  # the reference's text layout, which trained the release
         "image_placement": "turn_start",
     }
-
-
-def load_tokenizer_files(directory: Path, default: type | None = None) -> PreTrainedTokenizerBase:
-    """The tokenizer in ``directory``, read from its tokenizer files alone (a config.json beside them may name
-    remote code or a model type transformers does not know). ``default``: the class for a tokenizer_config.json
-    that names none (the remote-code Florence-2 repos: their processor picks ``BartTokenizer``)."""
-    present = [directory / name for name in TOKENIZER_FILES if (directory / name).is_file()]
-    if not any(file.name in ("tokenizer.json", "vocab.json", "tokenizer.model") for file in present):
-        raise ReleaseLayoutError(
-            f"{directory} holds no tokenizer (tokenizer.json, vocab.json + merges.txt or tokenizer.model). "
-            "Download the repository's tokenizer files too."
-        )
-    settings = directory / "tokenizer_config.json"
-    named = settings.is_file() and "tokenizer_class" in json.loads(settings.read_text())
-    with tempfile.TemporaryDirectory() as tmp:
-        for file in present:
-            shutil.copy(file, tmp)
-        return (AutoTokenizer if named or default is None else default).from_pretrained(tmp)
-
-
-def load_florence_tokenizer(directory: Path) -> PreTrainedTokenizerBase:
-    """Florence-2's tokenizer (BART's BPE); the prompts are padded with its pad token."""
-    tokenizer = load_tokenizer_files(directory, BartTokenizer)
-    if tokenizer.pad_token is None:
-        raise ReleaseLayoutError(
-            f"The tokenizer in {directory} has no pad token; name one in its tokenizer_config.json."
-        )
-    return tokenizer
-
-
-@contextmanager
-def default_dtype(dtype: torch.dtype) -> Iterator[None]:
-    """New floating-point tensors in ``dtype``: the skeleton is built in the checkpoint's dtype, no float32 copy."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(previous)
-
-
-def build_release(
-    florence: Florence2Config,
-    florence_tokenizer: PreTrainedTokenizerBase,
-    release: LlavaRelease,
-    tokenizer: PreTrainedTokenizerBase,
-    image_size: int,
-    dtype: torch.dtype,
-) -> FlorenceVL:
-    """The FlorenceVL the release computes, with uninitialised weights (every one is loaded next)."""
-    with no_init_weights(), default_dtype(dtype):
-        encoder = FlorenceEncoder(florence, florence_tokenizer, dict(DEFAULT_PROMPTS), False, True, image_size)
-        llm = load_language_model(config=release.llm_config, dtype=dtype)
-        model = FlorenceVL(encoder, llm, tokenizer, "channel_concat", [DEPTH, *DEFAULT_PROMPTS], release.projector)
-    return model.to(dtype)
-
-
-def build_encoder(florence: Florence2Config, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype) -> FlorenceEncoder:
-    with no_init_weights(), default_dtype(dtype):
-        encoder = FlorenceEncoder(florence, tokenizer)
-    return encoder.to(dtype)

@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import fvl.training.config  # noqa: F401  (registers the typed schema train.yaml names first)
 from fvl.conf import CONFIG_DIR
 
 

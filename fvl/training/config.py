@@ -5,9 +5,11 @@
 (``data.batch_size=abc``) or an unknown key fails at compose time, naming the key. :func:`validate_train_config`
 then catches what composition lets through, before a weight or a data file is read:
 
+* the modules named in ``imports`` are imported first (they register variants: :mod:`fvl.registry`);
 * keys added with Hydra's ``+`` (which bypasses the schema) — in every typed section;
 * ranges and choices (``__post_init__`` of the schema classes: a negative lr, batch size 0, an unknown format);
 * a weights path (``model.*.name_or_path``) that is a local path but does not exist;
+* a ``stage.name`` or ``trainer.strategy.name`` that no entry of ``STAGES`` / ``STRATEGIES`` has;
 * ``trainer`` options that the Lightning ``Trainer`` does not take, a negative ``gradient_clip_val``, an
   ``accumulate_grad_batches`` below 1;
 * a logger whose package is not installed (:mod:`fvl.training.loggers`);
@@ -30,10 +32,13 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from fvl.data.config import DataConfig
 from fvl.models.builder import check_local_weights
 from fvl.models.spec import ModelSpec, check_keys
+from fvl.registry import import_plugins
 from fvl.training.export import ExportConfig
 from fvl.training.loggers import check_loggers
+from fvl.training.optim import lr_by_part
+from fvl.training.stages import STAGES
+from fvl.usage import ConfigError
 
-PARTS = ("vision", "projector", "llm")
 STAGE_PARTS = ("vision", "fusion", "projector", "llm")
 
 
@@ -59,26 +64,6 @@ class StageConfig:
         unknown = [part for part in self.frozen if part not in STAGE_PARTS]
         if unknown:
             raise ValueError(f"stage.frozen names {unknown}; FlorenceVL parts are {list(STAGE_PARTS)}.")
-
-
-def lr_by_part(lr: Any) -> dict[str, float]:
-    """``optim.lr`` as one rate per part: a number applies to all parts; a mapping must name each part."""
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool):
-        rates = dict.fromkeys(PARTS, float(lr))
-    elif isinstance(lr, Mapping):
-        unknown, missing = sorted(set(lr) - set(PARTS)), [part for part in PARTS if part not in lr]
-        if unknown or missing:
-            raise ValueError(
-                f"optim.lr={lr}: give one number for all parts (optim.lr=1e-5) or a rate for each of {list(PARTS)} "
-                f"(unknown {unknown}, missing {missing})."
-            )
-        rates = {part: float(lr[part]) for part in PARTS}
-    else:
-        raise ValueError(f"optim.lr={lr!r} must be a number or a mapping {{vision: .., projector: .., llm: ..}}.")
-    negative = {part: rate for part, rate in rates.items() if not rate >= 0}
-    if negative:
-        raise ValueError(f"optim.lr has negative (or NaN) rates {negative}: a negative rate trains backwards.")
-    return rates
 
 
 LOSS_REDUCTIONS = ("global_token_mean", "micro_batch_mean")
@@ -137,6 +122,7 @@ class TrainConfig:
     hparams_search: Any = None
     debug: Any = None
     task_name: str = "train"
+    imports: list[str] = field(default_factory=list)  # modules that register variants (fvl/registry.py)
     seed: int = 42
     init_from: str | None = None
     ckpt_path: str | None = None
@@ -169,6 +155,11 @@ def check_trainer(trainer: Any) -> None:
     unknown = sorted(set(options) - accepted - {"strategy"})
     if unknown:
         raise ValueError(f"trainer has options {unknown} that lightning.Trainer does not take; check the spelling.")
+    strategy = options.get("strategy")
+    if isinstance(strategy, Mapping):  # a plain string goes to the Trainer as it is
+        from fvl.training.strategy import STRATEGIES  # Lightning's strategies load with it
+
+        STRATEGIES.get(strategy.get("name"))  # an unknown name raises naming the registered strategies
     clip = options.get("gradient_clip_val")
     if clip is not None and not clip >= 0:
         raise ValueError(f"trainer.gradient_clip_val={clip} must be >= 0 (0 or null disables clipping).")
@@ -199,17 +190,15 @@ def check_optimized_metric(cfg: DictConfig) -> None:
         )
 
 
-class ConfigError(ValueError):
-    """A mistake in the composed config; ``train.py`` prints it without a traceback and exits with status 2."""
-
-
 def validate_train_config(cfg: DictConfig, where: str = "") -> None:
     """Everything above, for a composed ``train.yaml`` (``where``: e.g. ``pre_stage`` for its merged config)."""
     try:
         plain = OmegaConf.to_container(cfg, resolve=True)
+        import_plugins(plain.get("imports") or ())
         for section, schema in TYPED_SECTIONS.items():
             check_keys(plain[section], schema, section)
             OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), plain[section]))
+        STAGES.get(plain["stage"]["name"])  # an unknown name raises naming the registered stages
         unknown = sorted(set(plain) - set(TrainConfig.__dataclass_fields__))
         if unknown:
             raise ValueError(f"unknown top-level option(s) {unknown}; see fvl/conf/train.yaml for the options.")

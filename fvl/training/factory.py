@@ -24,7 +24,6 @@ from fvl.data.datamodule import FVLDataModule
 from fvl.models.feature_cache import image_settings_of, open_for_model
 from fvl.models.florence_vl import FlorenceVL
 from fvl.training.checkpoint_io import IntactCheckpointIO
-from fvl.training.config import ConfigError
 from fvl.training.continued_log import ContinuedLog
 from fvl.training.data_report import DataReport
 from fvl.training.nonfinite import NonFiniteGuard
@@ -32,6 +31,7 @@ from fvl.training.preemption import Preemption
 from fvl.training.resume import LAST_CHECKPOINT
 from fvl.training.step_seed import StepSeed
 from fvl.training.strategy import build_strategy
+from fvl.usage import ConfigError
 
 log = logging.getLogger(__name__)
 

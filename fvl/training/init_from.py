@@ -17,7 +17,7 @@ from fvl.models.builder import build_model, check_widths
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.loading import load
 from fvl.models.spec import ModelSpec
-from fvl.training.config import ConfigError
+from fvl.usage import ConfigError
 
 
 def architecture_of(model: FlorenceVL) -> dict[str, Any]:

@@ -37,9 +37,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from fvl.constants import IGNORE_INDEX
 from fvl.models.architecture import SNAPSHOT_KEY, snapshot
 from fvl.models.florence_vl import FlorenceVL
-from fvl.training.config import lr_by_part
 from fvl.training.init_from import start_model
-from fvl.training.optim import build_adamw, build_cosine_schedule
+from fvl.training.optim import build_adamw, build_cosine_schedule, lr_by_part
 from fvl.training.plan import format_plan
 
 Batch = Mapping[str, Any]
@@ -127,6 +126,8 @@ class FlorenceVLModule(LightningModule):
 
     # A stage whose loss is always reduced one way names it here (None: optim.loss_reduction decides).
     loss_reduction: str | None = None
+    # A stage meant to start from an earlier stage's model: training it from scratch logs a warning.
+    continues_earlier_stage = False
 
     # ---- checkpoints ------------------------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

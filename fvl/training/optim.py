@@ -38,6 +38,26 @@ DESTRUCTIVE_LR_FACTOR = 10
 PARTS: dict[str, tuple[str, ...]] = {"vision": ("vision",), "projector": ("fusion", "projector"), "llm": ("llm",)}
 
 
+def lr_by_part(lr: Any) -> dict[str, float]:
+    """``optim.lr`` as one rate per part: a number applies to all parts; a mapping must name each part."""
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool):
+        rates = dict.fromkeys(PARTS, float(lr))
+    elif isinstance(lr, Mapping):
+        unknown, missing = sorted(set(lr) - set(PARTS)), [part for part in PARTS if part not in lr]
+        if unknown or missing:
+            raise ValueError(
+                f"optim.lr={lr}: give one number for all parts (optim.lr=1e-5) or a rate for each of {list(PARTS)} "
+                f"(unknown {unknown}, missing {missing})."
+            )
+        rates = {part: float(lr[part]) for part in PARTS}
+    else:
+        raise ValueError(f"optim.lr={lr!r} must be a number or a mapping {{vision: .., projector: .., llm: ..}}.")
+    negative = {part: rate for part, rate in rates.items() if not rate >= 0}
+    if negative:
+        raise ValueError(f"optim.lr has negative (or NaN) rates {negative}: a negative rate trains backwards.")
+    return rates
+
+
 def part_of(name: str) -> str:
     """The part (``vision`` / ``projector`` / ``llm``) a FlorenceVL parameter name belongs to."""
     top = name.split(".", 1)[0]

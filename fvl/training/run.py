@@ -25,15 +25,16 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fvl.data.sources.check import check_sources
 from fvl.data.synthetic.generate import prepare_configured
-from fvl.training.config import ConfigError, lr_by_part, validate_train_config
+from fvl.training.config import validate_train_config
 from fvl.training.data_report import data_counts
 from fvl.training.export import METRICS_FILE, export_run
 from fvl.training.factory import build_datamodule, build_trainer, to_plain
-from fvl.training.optim import warn_if_lr_destroys_pretrained
+from fvl.training.optim import lr_by_part, warn_if_lr_destroys_pretrained
 from fvl.training.preemption import Preempted, Preemption
 from fvl.training.resume import LAST_CHECKPOINT, resume_checkpoint
 from fvl.training.run_pictures import TokenLengthsPicture, stage_title, write_stage_curves
-from fvl.training.stages import build_module
+from fvl.training.stages import build_module, stage_class
+from fvl.usage import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,8 @@ def fit_stage(cfg: DictConfig) -> StageResult:
     except (FileNotFoundError, ValueError) as error:
         raise ConfigError(str(error)) from error
     L.seed_everything(cfg.seed, workers=True)
-    if cfg.stage.name == "finetune" and not cfg.init_from and not cfg.ckpt_path and not cfg.model.llm.get("tiny"):
+    fresh = not cfg.init_from and not cfg.ckpt_path and not cfg.model.llm.get("tiny")
+    if fresh and stage_class(cfg.stage.name).continues_earlier_stage:
         log.warning("Finetuning without init_from: the paper finetunes the stage-1 model (init_from=<run>/model).")
     module = build_module(
         to_plain(cfg.model),

@@ -9,7 +9,14 @@
   train, or, with ``stage.lora``, LoRA adapters on the LLM while the projector still trains fully.
 
 The ``stage`` config node: ``name`` (a key of :data:`STAGES`), ``frozen`` (FlorenceVL parts that do not train)
-and, for finetuning, ``lora`` (see :mod:`fvl.models.lora`).
+and, for finetuning, ``lora`` (see :mod:`fvl.models.lora`). What a stage freezes and adapts is that data (the
+``fvl/conf/stage/*.yaml`` presets); a class adds only what its name cannot be configured out of: the rules it
+checks the data against, its own objective (``florence``) and class attributes such as
+``continues_earlier_stage``.
+
+:data:`STAGES` is the ``stage`` axis of :mod:`fvl.registry`: an entry is a :class:`FlorenceVLModule` subclass
+(the hooks it may override are in :mod:`fvl.training.module`), registered with ``@STAGES.register("<name>")``
+and picked by ``stage.name=<name>`` (or a ``fvl/conf/stage/<preset>.yaml`` naming it).
 """
 
 from __future__ import annotations
@@ -21,9 +28,13 @@ from typing import Any
 from fvl.models.caption_decoder import CaptionDecoder, text_rows
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.lora import attach_lora, lora_options, merge_lora
+from fvl.registry import Registry
 from fvl.training.module import Batch, FlorenceVLModule
 
+STAGES: Registry[type[FlorenceVLModule]] = Registry("stage", "stage.name")
 
+
+@STAGES.register("pretrain")
 class PretrainModule(FlorenceVLModule):
     """Stage 1: all of Florence-2, the connector and the LLM train."""
 
@@ -42,10 +53,12 @@ class PretrainModule(FlorenceVLModule):
             raise ValueError("LoRA is a finetuning option: use stage=finetune_lora (or stage=finetune stage.lora=...).")
 
 
+@STAGES.register("finetune")
 class FinetuneModule(FlorenceVLModule):
     """Stage 2: Florence-2 frozen (eval mode); the projector trains; the LLM fully or through LoRA adapters."""
 
     stage_name = "finetune"
+    continues_earlier_stage = True  # the paper finetunes the stage-1 model (init_from=<run>/model)
 
     def configure_stage(self, stage: Mapping[str, Any]) -> None:
         options = lora_options(stage.get("lora"))
@@ -59,6 +72,7 @@ class FinetuneModule(FlorenceVLModule):
         return merge_lora(self.model)
 
 
+@STAGES.register("florence")
 class FlorencePretrainModule(FlorenceVLModule):
     """Florence-2 (DaViT, its projector and BART encoder) and a caption decoder train; the rest is frozen.
 
@@ -107,15 +121,9 @@ class FlorencePretrainModule(FlorenceVLModule):
         return [{"name": "caption_decoder", "params": params, "lr": lr, "weight_decay": decay}]
 
 
-STAGES: dict[str, type[FlorenceVLModule]] = {
-    cls.stage_name: cls for cls in (PretrainModule, FinetuneModule, FlorencePretrainModule)
-}
-
-
 def stage_class(name: str) -> type[FlorenceVLModule]:
-    if name not in STAGES:
-        raise ValueError(f"Unknown stage '{name}'. Choose one of {sorted(STAGES)} (stage=<name>).")
-    return STAGES[name]
+    """The module class registered as ``name``; an unknown name raises naming the choices."""
+    return STAGES.get(name)
 
 
 def build_module(

@@ -8,6 +8,10 @@
   ``use_orig_params`` keeps per-parameter ``requires_grad`` and named parameter groups; full state dicts
   are saved (one ``.ckpt`` file); ``activation_checkpointing: true`` checkpoints the same blocks;
 * ``{name: deepspeed, stage: 2|3, ...}``: :class:`DeepSpeedStrategy` (ZeRO-2 / ZeRO-3; needs ``deepspeed``).
+
+:data:`STRATEGIES` is the ``strategy`` axis of :mod:`fvl.registry`: an entry is a factory
+``(model, options) -> Strategy`` (``options``: the mapping's keys other than ``name``), registered with
+``@STRATEGIES.register("<name>")`` and picked by ``trainer.strategy={name: <name>, ...}``.
 """
 
 from __future__ import annotations
@@ -19,15 +23,20 @@ from lightning.pytorch.strategies import DDPStrategy, DeepSpeedStrategy, FSDPStr
 from torch import nn
 from transformers import PreTrainedModel
 
-# Florence-2 blocks (FlorenceEncoder is not a PreTrainedModel, so it declares no _no_split_modules).
-FLORENCE_BLOCKS = ("Florence2VisionBlock", "BartEncoderLayer")
+from fvl.models.vision import VisionEncoder
+from fvl.registry import Registry
 
+StrategyFactory = Callable[[nn.Module, dict[str, Any]], Strategy]
+STRATEGIES: Registry[StrategyFactory] = Registry("strategy", "trainer.strategy.name")
 
 def block_classes(model: nn.Module) -> set[type[nn.Module]]:
-    """Classes of the repeated blocks: Florence-2's plus every Hugging Face submodel's ``_no_split_modules``."""
-    names = set(FLORENCE_BLOCKS)
+    """Classes of the repeated blocks: those every vision encoder declares (``block_class_names``, see
+    :mod:`fvl.models.vision`) plus every Hugging Face submodel's ``_no_split_modules``."""
+    names: set[str] = set()
     for module in model.modules():
-        if isinstance(module, PreTrainedModel):
+        if isinstance(module, VisionEncoder):
+            names.update(module.block_class_names)
+        elif isinstance(module, PreTrainedModel):
             names.update(module._no_split_modules or ())
     classes = {type(m) for m in model.modules() if type(m).__name__ in names}
     if not classes:
@@ -35,10 +44,12 @@ def block_classes(model: nn.Module) -> set[type[nn.Module]]:
     return classes
 
 
+@STRATEGIES.register("ddp")
 def _ddp(model: nn.Module, options: dict[str, Any]) -> Strategy:
     return DDPStrategy(**options)
 
 
+@STRATEGIES.register("fsdp")
 def _fsdp(model: nn.Module, options: dict[str, Any]) -> Strategy:
     blocks = block_classes(model)
     checkpointing = options.pop("activation_checkpointing", False)
@@ -51,17 +62,11 @@ def _fsdp(model: nn.Module, options: dict[str, Any]) -> Strategy:
     )
 
 
+@STRATEGIES.register("deepspeed")
 def _deepspeed(model: nn.Module, options: dict[str, Any]) -> Strategy:
     if options.get("stage") not in (1, 2, 3):
         raise ValueError(f"trainer.strategy.stage must be a ZeRO stage 1, 2 or 3, got {options.get('stage')!r}.")
     return DeepSpeedStrategy(**options)
-
-
-STRATEGIES: dict[str, Callable[[nn.Module, dict[str, Any]], Strategy]] = {
-    "ddp": _ddp,
-    "fsdp": _fsdp,
-    "deepspeed": _deepspeed,
-}
 
 
 def build_strategy(spec: str | Mapping[str, Any] | None, model: nn.Module) -> str | Strategy:
@@ -70,6 +75,4 @@ def build_strategy(spec: str | Mapping[str, Any] | None, model: nn.Module) -> st
         return spec or "auto"
     options = dict(spec)
     name = options.pop("name", None)
-    if name not in STRATEGIES:
-        raise ValueError(f"Unknown trainer.strategy.name {name!r}; choose one of {sorted(STRATEGIES)} or a string.")
-    return STRATEGIES[name](model, options)
+    return STRATEGIES.get(name)(model, options)  # an unknown name raises naming the registered strategies

@@ -55,7 +55,7 @@ def test_llama3_is_the_references_conversation_without_a_date_block(tokenizer):
 def test_a_given_system_prompt_wins_and_unknown_conversations_fail_at_compose_time(tokenizer):
     text, _ = supervised(ChatFormat(tokenizer, system_prompt="Be brief.", conversation="phi3"))
     assert text.startswith("<|system|>\nBe brief.<|end|>")
-    known = r"\[None, 'llama3', 'phi3', 'llama3_double_bos'\]"
+    known = r"\[None, 'llama3', 'llama3_double_bos', 'phi3'\]"
     with pytest.raises(ValueError, match=rf"data.conversation='llama4' is not one of {known}"):
         DataConfig(conversation="llama4")
 

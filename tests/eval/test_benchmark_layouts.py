@@ -12,7 +12,9 @@ from fvl.eval.benchmarks import BENCHMARKS
 
 
 def test_every_table_benchmark_has_a_layout() -> None:
-    assert set(LAYOUTS) == {name for name, b in BENCHMARKS.items() if isinstance(b, TableBenchmark)}
+    assert set(LAYOUTS) == {
+        name for name, b in BENCHMARKS.items() if isinstance(b, TableBenchmark) and name != "custom"
+    }
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))

@@ -12,6 +12,7 @@ from PIL import Image
 from fvl.data.synthetic.generate import SyntheticOptions, generate
 from fvl.eval import get_benchmark, score_benchmark
 from fvl.eval.benchmarks import SHORT_ANSWER, NotScorableError
+from fvl.registry import UnknownVariant
 
 
 def _save_images(folder: Path, **colors: tuple[int, int, int]) -> None:
@@ -141,7 +142,7 @@ def test_split_errors_list_the_splits_found(tmp_path: Path) -> None:
 
 
 def test_benchmark_settings_errors() -> None:
-    with pytest.raises(KeyError, match="available: .*'vqav2'"):
+    with pytest.raises(UnknownVariant, match=r"Unknown benchmark 'vqa-v2' \(benchmarks\); choose one of \[.*'vqav2'"):
         get_benchmark("vqa-v2")
     with pytest.raises(ValueError, match="custom benchmark needs metric="):
         get_benchmark("custom", question="q")

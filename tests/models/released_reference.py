@@ -1,6 +1,6 @@
 """Tiny checkpoints in the released layouts, and the released model's forward written directly on those keys.
 
-Independent of ``fvl.models.released_layout`` on purpose (imported by the conversion tests as
+Independent of the converter's ``fvl.models.released_*`` modules on purpose (imported by the conversion tests as
 ``released_reference``):
 
 * :func:`remote_florence_state` renames a native ``Florence2ForConditionalGeneration`` state dict into the

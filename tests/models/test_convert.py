@@ -35,7 +35,9 @@ from fvl.models.builder import build_florence_vl
 from fvl.models.florence_encoder import DEFAULT_PROMPTS, FlorenceEncoder
 from fvl.models.loading import load
 from fvl.models.released_config import SYSTEM_PROMPTS, reference_template
-from fvl.models.released_layout import Stored, Target, match
+from fvl.models.released_layout import Target
+from fvl.models.released_matching import match
+from fvl.models.released_tensors import Stored
 from fvl.models.tiny import tiny_florence_tokenizer, tiny_llm_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]

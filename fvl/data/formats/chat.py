@@ -23,16 +23,19 @@ from collections.abc import Sequence
 
 from transformers import PreTrainedTokenizerBase
 
+from fvl.data.formats.registry import FORMATS
 from fvl.data.formats.rendering import LabelMaskError, Rendering
 from fvl.data.formats.templates import conversation_template, default_system_prompt
 from fvl.data.sample import Sample, Turn
 
 
+@FORMATS.register("chat")
 class ChatFormat:
     """Renders with ``tokenizer.apply_chat_template``; ``system_prompt`` is used for samples without one.
 
-    ``conversation`` (``llama3`` | ``phi3``) renders with the reference's conversation template instead of the
-    tokenizer's (:mod:`fvl.data.formats.templates`), its system text the default system prompt."""
+    ``conversation`` (a name in :data:`~fvl.data.formats.templates.CONVERSATIONS`: ``llama3`` | ``phi3`` | ...)
+    renders with that conversation template instead of the tokenizer's, its system text the default system
+    prompt."""
 
     def __init__(
         self, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None = None, conversation: str | None = None

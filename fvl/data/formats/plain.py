@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from transformers import PreTrainedTokenizerBase
 
 from fvl.constants import IMAGE_TOKEN
+from fvl.data.formats.registry import FORMATS
 from fvl.data.formats.rendering import LabelMaskError, Rendering
 from fvl.data.sample import Sample, Turn
 
@@ -37,17 +38,21 @@ def check_plain_layout(layout: str) -> None:
         raise ValueError(f"plain layout {layout!r} is unknown; use one of {list(PLAIN_LAYOUTS)}")
 
 
+@FORMATS.register("plain")
 class PlainFormat:
-    """Image then caption; BOS as the tokenizer would add it. ``layout`` (module docstring): ``reference`` ends
-    the caption with the supervised ``separator``; ``eos`` puts ``separator`` after the image and ends with EOS."""
+    """Image then caption; BOS as the tokenizer would add it. ``plain_layout`` (module docstring): ``reference``
+    ends the caption with the supervised ``separator``; ``eos`` puts ``separator`` after the image and ends with
+    EOS."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, layout: str = "reference", separator: str = "\n") -> None:
-        check_plain_layout(layout)
-        if layout == "eos" and tokenizer.eos_token is None:
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, plain_layout: str = "reference", separator: str = "\n"
+    ) -> None:
+        check_plain_layout(plain_layout)
+        if plain_layout == "eos" and tokenizer.eos_token is None:
             raise ValueError("the plain layout 'eos' needs a tokenizer with an eos_token to end captions; set one")
         self._bos = tokenizer.bos_token if adds_bos(tokenizer) else ""
-        self._after_image = separator if layout == "eos" else ""
-        self._end = tokenizer.eos_token if layout == "eos" else separator
+        self._after_image = separator if plain_layout == "eos" else ""
+        self._end = tokenizer.eos_token if plain_layout == "eos" else separator
 
     def _prompt(self, has_image: bool) -> str:
         return self._bos + (IMAGE_TOKEN + self._after_image if has_image else "")

@@ -1,38 +1,31 @@
 """Every data source opened and checked before the model is built: :func:`check_sources`.
 
 Cheap and without a tokenizer, each source of ``data.<split>`` is coerced to a :class:`SourceSpec` (unknown keys
-named), its ``path`` and ``image_root`` checked, and it is opened by the readers training uses
-(:func:`~fvl.data.sources.llava.read_records`, :func:`~fvl.data.sources.hf.load_hf_dataset`). It must hold a
-record, and its first record the ``conversations_column``. ``id_column`` and ``image_column`` are optional; only
-a Hugging Face dataset's columns are a schema (a LLaVA file's first record may be text-only), so there a column
-set to another name than the default must exist, and a missing default ``image`` column (every sample
-text-only) is noted in the summary. Rows of a LLaVA file that are no record (a JSONL line that is not JSON, an
-element that is not an object) are noted too, with the first one's ``file:line`` (the scan skips and counts
-them), or raise under ``sample_policy="raise"``. Mistakes raise ``FileNotFoundError`` or ``ValueError``
-naming the config key (``data.train[0].path``) and the fix; otherwise one summary line per source (key, name,
-kind, record count, weight, path) comes back for the startup plan.
+named), its ``path`` and ``image_root`` checked, and it is opened by the reader of its kind, as training opens
+it (:meth:`~fvl.data.sources.spec.RecordSource.inspect` of the kind in
+:data:`~fvl.data.sources.kinds.SOURCE_KINDS`). It must hold a record, and its first record the
+``conversations_column``. ``id_column`` and ``image_column`` are optional; only a source whose columns are a
+schema (a Hugging Face dataset; a LLaVA file's first record may be text-only) must have a column set to another
+name than the default, and a missing default ``image`` column (every sample text-only) is noted in the summary.
+Rows that are no record (a JSONL line that is not JSON, an element that is not an object) are noted too, with the
+first one's ``file:line`` (the scan skips and counts them), or raise under ``sample_policy="raise"``. Mistakes
+raise ``FileNotFoundError`` or ``ValueError`` naming the config key (``data.train[0].path``) and the fix;
+otherwise one summary line per source (key, name, kind, record count, weight, path) comes back for the startup
+plan.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from fvl.data.sources.hf import load_hf_dataset
-from fvl.data.sources.llava import read_records
-from fvl.data.sources.spec import MalformedRecord, SourceSpec
+from fvl.data.sources.kinds import SOURCE_KINDS
+from fvl.data.sources.spec import MalformedRecord, SourceContents, SourceSpec
 
 SourceLike = SourceSpec | Mapping[str, Any] | str
-# A relative path that does not exist may still name a hub dataset (``name`` or ``owner/name``) of kind hf.
-HUB_NAME = re.compile(r"[\w.-]+(/[\w.-]+)?")
 DEFAULT_COLUMNS = {f.name: f.default for f in fields(SourceSpec) if f.name.endswith("_column")}
-READABLE = (
-    "LLaVA data is a .json array or a .jsonl file; Hugging Face data is a save_to_disk directory, a .parquet/.json/"
-    ".jsonl/.csv file or a directory of them, or a hub name (set kind=llava or kind=hf when the suffix misleads)"
-)
 
 
 def coerce_source(item: Any, key: str) -> SourceSpec:
@@ -47,8 +40,7 @@ def coerce_source(item: Any, key: str) -> SourceSpec:
 
 def _check_paths(spec: SourceSpec, key: str) -> None:
     path = Path(spec.path)
-    maybe_hub = spec.resolved_kind == "hf" and not path.is_absolute() and HUB_NAME.fullmatch(spec.path)
-    if not path.exists() and not maybe_hub:
+    if not path.exists() and not SOURCE_KINDS.get(spec.resolved_kind).remote(spec.path):
         raise FileNotFoundError(
             f"{key}.path={spec.path} does not exist (source {spec.name!r}); fix it: {key}.path=<file or directory>."
         )
@@ -59,27 +51,22 @@ def _check_paths(spec: SourceSpec, key: str) -> None:
         )
 
 
-def _open(spec: SourceSpec, key: str) -> tuple[int, list[str], bool, list[MalformedRecord]]:
-    """The record count, the first record's columns, whether they are the source's schema (Hugging Face
-    datasets) and the rows that are no record, read as training reads them."""
+def _open(spec: SourceSpec, key: str) -> SourceContents:
+    """What the source's kind reads from it (:class:`SourceContents`), as training reads it."""
+    kind = SOURCE_KINDS.get(spec.resolved_kind)
     try:
-        if spec.resolved_kind == "llava":
-            rows = read_records(Path(spec.path))
-            malformed = [row for row in rows if isinstance(row, MalformedRecord)]
-            first = next((row for row in rows if not isinstance(row, MalformedRecord)), None)
-            if first is None and malformed:
-                raise ValueError(f"no row is a sample object, the first: {malformed[0]}")
-            return len(rows), sorted(first) if first is not None else [], False, malformed
-        dataset = load_hf_dataset(spec)
-        return len(dataset), list(dataset.column_names), True, []
-    except KeyError as error:  # load_hf_dataset: the split is not in the DatasetDict
+        contents = kind.inspect(spec)
+        if contents.count and len(contents.malformed) == contents.count:
+            raise ValueError(f"no row is a sample object, the first: {contents.malformed[0]}")
+        return contents
+    except KeyError as error:  # inspect: the split is not in the dataset
         detail = error.args[0] if error.args else error
         raise ValueError(f"{key}.split={spec.split!r}: {detail}; set {key}.split to one of them.") from error
     except Exception as error:  # every reader's failure: missing files, bad JSON, hub errors
-        kind = FileNotFoundError if isinstance(error, FileNotFoundError) else ValueError
+        error_type = FileNotFoundError if isinstance(error, FileNotFoundError) else ValueError
         where = spec.path if Path(spec.path).exists() else f"{spec.path} (no such local path; tried as a hub name)"
-        hint = f" {READABLE}." if spec.resolved_kind == "hf" else ""  # read_records' messages say the format
-        raise kind(
+        hint = f" {kind.hint}." if kind.hint else ""  # kinds without a hint say the format in their messages
+        raise error_type(
             f"{key} (source {spec.name!r}, kind {spec.resolved_kind}) cannot be opened from {where}: "
             f"{str(error).rstrip('.')}.{hint}"
         ) from error
@@ -123,13 +110,15 @@ def check_source(item: SourceLike, key: str, sample_policy: str = "skip") -> str
     """Check one source (module docstring) named ``key`` in the config; its summary line."""
     spec = coerce_source(item, key)
     _check_paths(spec, key)
-    count, columns, schema, malformed = _open(spec, key)
+    contents = _open(spec, key)
+    count = contents.count
     if count == 0:
         raise ValueError(
             f"{key} (source {spec.name!r}) holds no records at {spec.path}; point {key}.path at data with samples "
             "or remove the source."
         )
-    notes = _check_columns(spec, key, columns, schema) + _malformed_note(spec, key, malformed, sample_policy)
+    notes = _check_columns(spec, key, contents.columns, contents.schema)
+    notes += _malformed_note(spec, key, contents.malformed, sample_policy)
     records = f"{count:,} record" + ("" if count == 1 else "s")
     summary = f"{key} {spec.name!r}: {spec.resolved_kind}, {records}, weight {spec.weight:g}, {spec.path}"
     return "; ".join([summary, *notes])

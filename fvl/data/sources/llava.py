@@ -1,4 +1,5 @@
-"""LLaVA-format files: a JSON array or JSON Lines of ``{"id", "image", "conversations": [{"from", "value"}]}``.
+"""LLaVA-format files (kind ``llava``; ``kind: auto`` picks it for ``.json``/``.jsonl``): a JSON array or JSON Lines
+of ``{"id", "image", "conversations": [{"from", "value"}]}``.
 
 Records without an image (or with an empty one) are text-only samples. Image paths are relative to the
 spec's ``image_root`` (or to the file's directory when no root is given).
@@ -29,7 +30,8 @@ from typing import Any
 from fvl.data.scan.cache import cache_dirs
 from fvl.data.sources.arrow_rows import InMemoryRows, RowTable, open_row_table
 from fvl.data.sources.arrow_rows import Row as StoredRow
-from fvl.data.sources.spec import MalformedRecord, RecordSource, SourceSpec
+from fvl.data.sources.kinds import SOURCE_KINDS
+from fvl.data.sources.spec import MalformedRecord, RecordSource, SourceContents, SourceSpec
 
 Row = Mapping[str, Any] | MalformedRecord
 _FORMATS = "a LLaVA file is a JSON array of samples (.json) or one sample object per line (.jsonl)"
@@ -194,6 +196,7 @@ def read_records(path: Path, cache_dir: str | None = None, content_hash: bool = 
     return LlavaRecords(path, open_row_table(path, lambda: reader(path), directories, content_hash))
 
 
+@SOURCE_KINDS.register("llava")
 class LlavaSource(RecordSource):
     """The records of one LLaVA JSON/JSONL file, read from its memory-mapped Arrow cache (:func:`read_records`)."""
 
@@ -203,6 +206,21 @@ class LlavaSource(RecordSource):
             spec = replace(spec, image_root=str(path.parent))
         super().__init__(spec)
         self._records = read_records(path, cache_dir, content_hash)
+
+    @classmethod
+    def claims(cls, path: str) -> bool:
+        return Path(path).suffix.lower() in (".json", ".jsonl")
+
+    @classmethod
+    def open(cls, spec: SourceSpec, cache_dir: str | None = None, content_hash: bool = False) -> LlavaSource:
+        return cls(spec, cache_dir, content_hash)
+
+    @classmethod
+    def inspect(cls, spec: SourceSpec) -> SourceContents:
+        """The rows as training reads them; a record's keys are no schema (the next one may be text-only)."""
+        rows = read_records(Path(spec.path))
+        first = next((row for row in rows if not isinstance(row, MalformedRecord)), None)
+        return SourceContents(len(rows), sorted(first) if first is not None else [], False, rows.malformed())
 
     def __len__(self) -> int:
         return len(self._records)

@@ -10,17 +10,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from fvl.data.sources.hf import HFSource
-from fvl.data.sources.llava import LlavaSource
+from fvl.data.sources.kinds import SOURCE_KINDS
 from fvl.data.sources.spec import RecordSource, SourceSpec
 
 
 def open_source(spec: SourceSpec, cache_dir: str | None = None, content_hash: bool = False) -> RecordSource:
-    """The reader for ``spec`` (LLaVA JSON/JSONL or Hugging Face ``datasets``); a LLaVA file's Arrow cache goes
-    where the scan cache does (``cache_dir``, ``content_hash``: :class:`~fvl.data.scan.scanner.ScanOptions`)."""
-    if spec.resolved_kind == "llava":
-        return LlavaSource(spec, cache_dir, content_hash)
-    return HFSource(spec)
+    """The reader of ``spec``'s kind (:data:`~fvl.data.sources.kinds.SOURCE_KINDS`); a kind that caches a
+    conversion of its data (LLaVA files' Arrow rows) puts it where the scan cache goes (``cache_dir``,
+    ``content_hash``: :class:`~fvl.data.scan.scanner.ScanOptions`)."""
+    return SOURCE_KINDS.get(spec.resolved_kind).open(spec, cache_dir, content_hash)
 
 
 def weighted_records(kept: Sequence[int], weight: float, seed: int, position: int) -> list[int]:

@@ -2,8 +2,9 @@
 
 A source is an indexable collection of records (dict-like rows). :class:`RecordSource` turns row ``i`` into
 a :class:`~fvl.data.sample.Sample` through the spec's column mapping (``id``, ``image``, ``conversations``),
-resolving relative image paths against ``image_root``. Concrete sources only say how rows are read:
-:mod:`fvl.data.sources.llava` (JSON / JSONL files) and :mod:`fvl.data.sources.hf` (Hugging Face ``datasets``).
+resolving relative image paths against ``image_root``. Concrete sources (the source kinds registered in
+:data:`~fvl.data.sources.kinds.SOURCE_KINDS`) only say how rows are read: :mod:`fvl.data.sources.llava`
+(JSON / JSONL files) and :mod:`fvl.data.sources.hf` (Hugging Face ``datasets``).
 A row that cannot be a record (a JSONL line that is not JSON, an array element that is not an object) is kept
 as a :class:`MalformedRecord` in its place, so record numbers stay line numbers and the scan counts it (or
 raises, under ``sample_policy=raise``) like any other malformed record.
@@ -13,13 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from fvl.data.images import under_root
 from fvl.data.sample import ImageRef, Sample, SampleError, make_sample
-
-SOURCE_KINDS = ("auto", "llava", "hf")
+from fvl.data.sources.kinds import AUTO, check_kind, resolve_kind
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class SourceSpec:
 
     ``path``: a LLaVA ``.json``/``.jsonl`` file, a directory saved with ``Dataset.save_to_disk``, a data file
     or directory ``datasets.load_dataset`` reads (parquet, json, csv), or a hub name (when online).
-    ``kind``: ``llava`` | ``hf`` | ``auto`` (``.json``/``.jsonl`` → llava, anything else → hf).
+    ``kind``: a registered source kind (``llava`` | ``hf`` | ...) or ``auto``: the kind that claims the path
+    (:func:`~fvl.data.sources.kinds.resolve_kind`: ``.json``/``.jsonl`` → llava, anything else → hf).
     ``weight``: copies per epoch; the integer part repeats every sample, the fraction adds a seeded subset.
     ``image_root``: the directory relative image paths are resolved against.
     ``split``: the split of a hub dataset or ``DatasetDict``. ``*_column``: the column mapping.
@@ -57,8 +59,7 @@ class SourceSpec:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in SOURCE_KINDS:
-            raise ValueError(f"source {self.path!r}: kind {self.kind!r} is unknown; use one of {SOURCE_KINDS}")
+        check_kind(self.kind, os.fspath(self.path))
         if not self.weight >= 0:
             raise ValueError(f"source {self.path!r}: weight must be >= 0, got {self.weight}")
         object.__setattr__(self, "path", os.fspath(self.path))
@@ -67,9 +68,7 @@ class SourceSpec:
 
     @property
     def resolved_kind(self) -> str:
-        if self.kind != "auto":
-            return self.kind
-        return "llava" if Path(self.path).suffix.lower() in (".json", ".jsonl") else "hf"
+        return resolve_kind(self.path) if self.kind == AUTO else self.kind
 
     @classmethod
     def coerce(cls, value: SourceSpec | Mapping[str, Any] | str | os.PathLike) -> SourceSpec:
@@ -85,12 +84,60 @@ class SourceSpec:
         return cls(**{key: value[key] for key in value})
 
 
+@dataclass
+class SourceContents:
+    """What the pre-flight check reads from a source: its row ``count``, the ``columns`` of its first record,
+    whether they are the source's ``schema`` (every row has them) and the ``malformed`` rows (no record)."""
+
+    count: int
+    columns: list[str]
+    schema: bool = False
+    malformed: list[MalformedRecord] = field(default_factory=list)
+
+
 class RecordSource:
-    """Base of all sources: ``len(source)`` rows, ``source.sample(i)`` the validated sample of row ``i``."""
+    """Base of all sources: ``len(source)`` rows, ``source.sample(i)`` the validated sample of row ``i``.
+
+    A subclass registered in :data:`~fvl.data.sources.kinds.SOURCE_KINDS` is a source kind; it provides
+    ``__len__`` and ``record`` (a row as a mapping of column to value, or a :class:`MalformedRecord`), and may
+    override the class-level parts below:
+
+    - ``claims(path)``: whether ``kind: auto`` picks it for ``path`` (default: never); ``catch_all``: it takes the
+      paths no other kind claims (one kind, ``hf``, is);
+    - ``open(spec, cache_dir, content_hash)``: the source for a spec (default: ``cls(spec)``); ``cache_dir`` and
+      ``content_hash`` are the scan cache's, for kinds that cache a conversion of their data;
+    - ``inspect(spec)``: :class:`SourceContents` for the pre-flight check, cheaply (default: opens the source and
+      reads its first record); raise ``KeyError`` when ``spec.split`` is not there, naming the splits that are;
+    - ``remote(path)``: whether a path that does not exist locally may still name data (default: no);
+      ``hint``: what this kind reads, added to the message when a source of it cannot be opened.
+    """
+
+    catch_all: ClassVar[bool] = False
+    hint: ClassVar[str] = ""
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
         self.name: str = spec.name
+
+    @classmethod
+    def claims(cls, path: str) -> bool:
+        return False
+
+    @classmethod
+    def remote(cls, path: str) -> bool:
+        return False
+
+    @classmethod
+    def open(cls, spec: SourceSpec, cache_dir: str | None = None, content_hash: bool = False) -> RecordSource:
+        return cls(spec)
+
+    @classmethod
+    def inspect(cls, spec: SourceSpec) -> SourceContents:
+        source = cls.open(spec)
+        first = source.record(0) if len(source) else None
+        if isinstance(first, MalformedRecord):
+            return SourceContents(len(source), [], malformed=[first])
+        return SourceContents(len(source), sorted(first) if first is not None else [])
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -127,5 +174,4 @@ class RecordSource:
         return ref
 
     def _resolve_path(self, path: str | os.PathLike) -> str:
-        root = self.spec.image_root
-        return os.fspath(path) if root is None or os.path.isabs(path) else os.path.join(root, path)
+        return under_root(path, self.spec.image_root)

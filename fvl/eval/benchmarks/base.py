@@ -1,4 +1,8 @@
-"""What every benchmark offers: a name, the metric that scores it, its headline value and a loader."""
+"""What every benchmark offers: a name, the metric that scores it, its headline value and a loader.
+
+The base contract of the ``benchmark`` axis (:data:`fvl.eval.benchmarks.registry.BENCHMARKS`): an instance is
+registered by name, ``BENCHMARKS.register(benchmark.name, benchmark)``, and ``benchmarks=[<name>]`` picks it.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,18 @@ from fvl.eval.sample_set import SampleSet
 
 
 class Benchmark(ABC):
-    """A benchmark definition. Subclasses are frozen dataclasses with at least `name`, `metric` and `primary`."""
+    """A benchmark definition. Subclasses are frozen dataclasses with at least `name`, `metric` and `primary`.
+
+    An entry must provide: `name` (its registry key and its name in results); `metric` (a name in
+    :data:`fvl.eval.metrics.registry.METRICS`, checked when the benchmark is requested; "" with a `skip_reason`);
+    `primary` (the key of the metric's scores reported as the headline); and :meth:`load` (the local copy as
+    `EvalSample`s, each with `answers`, and `category`/`group` when the metric reports them). `skip_reason`,
+    `origin`, :meth:`check`, :meth:`describe_prompt` and :meth:`reference_scores` are optional. Being a dataclass
+    lets a request override its fields (`options.<name>={split: ...}`, through `dataclasses.replace`).
+    """
 
     name: str
-    metric: str  # a name in fvl.eval.metrics.METRICS
+    metric: str  # a name in fvl.eval.metrics.registry.METRICS
     primary: str  # the headline key of the metric's scores
     skip_reason: str | None = None  # why it cannot be scored offline (GPT-judged), None when it can
 

@@ -2,7 +2,8 @@
 
 Accepted `path`s:
 - a data file (.parquet, .json, .jsonl, .csv, .arrow);
-- a `datasets.save_to_disk` folder (a Dataset, or a DatasetDict whose split is picked);
+- a `datasets.save_to_disk` folder (a Dataset, or a DatasetDict whose split is picked), recognised as training
+  data sources recognise one (`fvl.data.sources.hf.is_saved_dataset`);
 - a snapshot of a hub dataset repository: data files anywhere below it, named `<split>-00000-of-00001….parquet`
   (hub convention, e.g. `data/test-…`, `en/dev-…`, `Accounting/validation-…`) or `<split>.<ext>` or
   `<split>/<n>.parquet`. With `subset` (a hub config such as "en" or "DocVQA"), the folder of that name is used
@@ -19,19 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fvl.data.sources.hf import is_saved_dataset
+
 if TYPE_CHECKING:
     import datasets
 
 BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv", ".arrow": "arrow"}
 _METADATA_FILES = {"dataset_info.json", "state.json", "dataset_dict.json"}
 _SHARD = re.compile(r"^(.+?)-\d+-of-\d+")
-
-
-def is_saved_dataset(path: Path) -> bool:
-    """Whether `path` is a folder written by `Dataset.save_to_disk` or `DatasetDict.save_to_disk`."""
-    return (path / "dataset_dict.json").is_file() or (
-        (path / "state.json").is_file() and (path / "dataset_info.json").is_file()
-    )
 
 
 def split_of(file: Path) -> str:

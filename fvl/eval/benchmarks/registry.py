@@ -1,5 +1,10 @@
 """The benchmark registry: each public benchmark as data (hub layout columns, prompt suffix, metric), plus `custom`.
 
+`BENCHMARKS` is the ``benchmark`` axis of :mod:`fvl.registry`: Benchmark instances (the contract is
+:class:`fvl.eval.benchmarks.base.Benchmark`) registered by name. A new one is
+``BENCHMARKS.register(benchmark.name, benchmark)`` in the user's module; ``benchmarks=[<name>]`` then picks it.
+`custom` is a registered table benchmark without a metric: its request names the metric and the columns.
+
 Prompt texts follow lmms-eval's default prompts for each task. MMBench's circular-shift copies share
 `index % 1_000_000` (the copies of question i have indices i + k·10⁶), which is the grouping key of its circular
 accuracy. MME groups the two questions of an image by `category/question_id` (the image file name).
@@ -8,7 +13,6 @@ accuracy. MME groups the two questions of an image by `category/question_id` (th
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from typing import Any
 
@@ -19,6 +23,7 @@ from fvl.eval.benchmarks.prompt import LETTER_ANSWER, SHORT_ANSWER, PromptFormat
 from fvl.eval.benchmarks.synthetic import SyntheticBenchmark
 from fvl.eval.benchmarks.table import ImageJoin, Row, TableBenchmark
 from fvl.eval.metrics.registry import METRICS
+from fvl.registry import Registry
 
 SHORT = PromptFormat(SHORT_ANSWER)
 LETTER = PromptFormat(LETTER_ANSWER)
@@ -55,129 +60,117 @@ def mmmu_options(row: Row) -> list[str]:
     return [] if kind is not None and kind != "multiple-choice" else option_list(row["options"])
 
 
-BENCHMARKS: dict[str, Benchmark] = {
-    benchmark.name: benchmark
-    for benchmark in (
-        TableBenchmark(
-            "vqav2", "vqa_accuracy", "lmms-lab/VQAv2", "validation", answers="answers", id="question_id",
-            category="answer_type", prompt=SHORT, strip_question=False,
-        ),
-        TableBenchmark(
-            "textvqa", "vqa_accuracy_tokenized", "lmms-lab/textvqa", "validation", answers="answers",
-            id="question_id", prompt=TEXTVQA, strip_question=False,
-        ),
-        TableBenchmark(
-            "vizwiz", "vqa_accuracy_tokenized", "lmms-lab/VizWiz-VQA", "val", answers="answers", id="question_id",
-            prompt=VIZWIZ, strip_question=False,
-        ),
-        TableBenchmark(
-            "gqa", "exact_match", "lmms-lab/GQA", "testdev", subset="testdev_balanced_instructions", id="id",
-            image_join=ImageJoin("testdev_balanced_images", key="imageId"), prompt=SHORT, strip_question=False,
-        ),
-        TableBenchmark(
-            "docvqa", "anls", "lmms-lab/DocVQA", "validation", subset="DocVQA", answers="answers", id="questionId",
-            prompt=SHORT, primary="anls", strip_question=False,
-        ),
-        TableBenchmark(
-            "infovqa", "anls", "lmms-lab/DocVQA", "validation", subset="InfographicVQA", answers="answers",
-            id="questionId", prompt=SHORT, primary="anls", strip_question=False,
-        ),
-        TableBenchmark(
-            "chartqa", "relaxed_accuracy", "lmms-lab/ChartQA", "test", category="type", prompt=CHARTQA,
-            strip_question=False,
-        ),
-        TableBenchmark("ocrbench", "ocrbench", "echo840/OCRBench", "test", category="question_type", primary="score"),
-        TableBenchmark(
-            "pope", "pope", "lmms-lab/POPE", "test", id="question_id", category="category", prompt=SHORT, primary="f1"
-        ),
-        TableBenchmark(
-            "mme", "mme", "lmms-lab/MME", "test", category="category",
-            group=lambda row: f"{row['category']}/{row['question_id']}", prompt=MME, primary="perception",
-        ),
-        TableBenchmark(
-            "mmbench", "mmbench", "lmms-lab/MMBench", "dev", subset="en", id="index",
-            options=("A", "B", "C", "D", "E"), hint="hint", category="category",
-            group=lambda row: str(int(row["index"]) % 1_000_000), prompt=MMBENCH, primary="score",
-            strip_question=False,
-        ),
-        TableBenchmark(
-            "seedbench", "seedbench", "lmms-lab/SEED-Bench", "test", id="question_id",
-            options=("choice_a", "choice_b", "choice_c", "choice_d"), category="question_type_id",
-            keep=lambda row: row["data_type"] == "image", prompt=LETTER, strip_question=False,
-        ),
-        TableBenchmark(
-            "mmstar", "mmstar", "Lin-Chen/MMStar", "val", id="index",
-            options=lambda row: options_in_text(row["question"]),
-            category=lambda row: f"{row['category']}/{row['l2_category']}", prompt=MMSTAR, primary="macro_accuracy",
-        ),
-        TableBenchmark(
-            "scienceqa_img", "scienceqa", "lmms-lab/ScienceQA", "test", subset="ScienceQA-IMG",
-            options="choices", answer_is_index=True, hint="hint", prompt=SCIENCEQA, strip_question=False,
-        ),
-        TableBenchmark(
-            "ai2d", "ai2d", "lmms-lab/ai2d", "test", options="options", answer_is_index=True, prompt=LETTER,
-            strip_question=False,
-        ),
-        TableBenchmark(
-            "realworldqa", "realworldqa", "lmms-lab/RealWorldQA", "test",
-            options=lambda row: options_in_text(row["question"]), prompt=PromptFormat(show_options=False),
-        ),
-        TableBenchmark(
-            "cvbench", "cvbench", "nyu-visionx/CV-Bench", "test", question="prompt", id="idx",
-            options="choices", category=lambda row: f"{row['type']}/{row['source']}", prompt=CVBENCH,
-            strip_question=False,
-        ),
-        TableBenchmark(
-            "mmvp", "mmvp", "MMVP/MMVP", question="Question", answers="Correct Answer", id="Index",
-            options=mmvp_options, group=lambda row: str((int(row["Index"]) - 1) // 2),
-            image_path=lambda row: f"MMVP Images/{row['Index']}.jpg", prompt=LETTER, primary="pair_accuracy",
-            strip_question=False,
-        ),
-        TableBenchmark(
-            "mmmu", "mmmu", "MMMU/MMMU", "validation", id="id", image="image_1", options=mmmu_options,
-            category=mmmu_subject, prompt=MMMU, primary="score", strip_question=False,
-        ),
-        SyntheticBenchmark(),
-        JudgedBenchmark("mmvet", "lmms-lab/MMVet"),
-        JudgedBenchmark("llava_wild", "lmms-lab/llava-bench-in-the-wild"),
-        JudgedBenchmark("hallusionbench", "lmms-lab/HallusionBench"),
-        JudgedBenchmark("mathvista", "AI4Math/MathVista"),
-    )
-}  # fmt: skip
+CUSTOM = TableBenchmark("custom", metric="")  # the user's own file; its request gives metric= and the columns
+BUILT_IN: tuple[Benchmark, ...] = (
+    TableBenchmark(
+        "vqav2", "vqa_accuracy", "lmms-lab/VQAv2", "validation", answers="answers", id="question_id",
+        category="answer_type", prompt=SHORT, strip_question=False,
+    ),
+    TableBenchmark(
+        "textvqa", "vqa_accuracy_tokenized", "lmms-lab/textvqa", "validation", answers="answers",
+        id="question_id", prompt=TEXTVQA, strip_question=False,
+    ),
+    TableBenchmark(
+        "vizwiz", "vqa_accuracy_tokenized", "lmms-lab/VizWiz-VQA", "val", answers="answers", id="question_id",
+        prompt=VIZWIZ, strip_question=False,
+    ),
+    TableBenchmark(
+        "gqa", "exact_match", "lmms-lab/GQA", "testdev", subset="testdev_balanced_instructions", id="id",
+        image_join=ImageJoin("testdev_balanced_images", key="imageId"), prompt=SHORT, strip_question=False,
+    ),
+    TableBenchmark(
+        "docvqa", "anls", "lmms-lab/DocVQA", "validation", subset="DocVQA", answers="answers", id="questionId",
+        prompt=SHORT, primary="anls", strip_question=False,
+    ),
+    TableBenchmark(
+        "infovqa", "anls", "lmms-lab/DocVQA", "validation", subset="InfographicVQA", answers="answers",
+        id="questionId", prompt=SHORT, primary="anls", strip_question=False,
+    ),
+    TableBenchmark(
+        "chartqa", "relaxed_accuracy", "lmms-lab/ChartQA", "test", category="type", prompt=CHARTQA,
+        strip_question=False,
+    ),
+    TableBenchmark("ocrbench", "ocrbench", "echo840/OCRBench", "test", category="question_type", primary="score"),
+    TableBenchmark(
+        "pope", "pope", "lmms-lab/POPE", "test", id="question_id", category="category", prompt=SHORT, primary="f1"
+    ),
+    TableBenchmark(
+        "mme", "mme", "lmms-lab/MME", "test", category="category",
+        group=lambda row: f"{row['category']}/{row['question_id']}", prompt=MME, primary="perception",
+    ),
+    TableBenchmark(
+        "mmbench", "mmbench", "lmms-lab/MMBench", "dev", subset="en", id="index",
+        options=("A", "B", "C", "D", "E"), hint="hint", category="category",
+        group=lambda row: str(int(row["index"]) % 1_000_000), prompt=MMBENCH, primary="score",
+        strip_question=False,
+    ),
+    TableBenchmark(
+        "seedbench", "seedbench", "lmms-lab/SEED-Bench", "test", id="question_id",
+        options=("choice_a", "choice_b", "choice_c", "choice_d"), category="question_type_id",
+        keep=lambda row: row["data_type"] == "image", prompt=LETTER, strip_question=False,
+    ),
+    TableBenchmark(
+        "mmstar", "mmstar", "Lin-Chen/MMStar", "val", id="index",
+        options=lambda row: options_in_text(row["question"]),
+        category=lambda row: f"{row['category']}/{row['l2_category']}", prompt=MMSTAR, primary="macro_accuracy",
+    ),
+    TableBenchmark(
+        "scienceqa_img", "scienceqa", "lmms-lab/ScienceQA", "test", subset="ScienceQA-IMG",
+        options="choices", answer_is_index=True, hint="hint", prompt=SCIENCEQA, strip_question=False,
+    ),
+    TableBenchmark(
+        "ai2d", "ai2d", "lmms-lab/ai2d", "test", options="options", answer_is_index=True, prompt=LETTER,
+        strip_question=False,
+    ),
+    TableBenchmark(
+        "realworldqa", "realworldqa", "lmms-lab/RealWorldQA", "test",
+        options=lambda row: options_in_text(row["question"]), prompt=PromptFormat(show_options=False),
+    ),
+    TableBenchmark(
+        "cvbench", "cvbench", "nyu-visionx/CV-Bench", "test", question="prompt", id="idx",
+        options="choices", category=lambda row: f"{row['type']}/{row['source']}", prompt=CVBENCH,
+        strip_question=False,
+    ),
+    TableBenchmark(
+        "mmvp", "mmvp", "MMVP/MMVP", question="Question", answers="Correct Answer", id="Index",
+        options=mmvp_options, group=lambda row: str((int(row["Index"]) - 1) // 2),
+        image_path=lambda row: f"MMVP Images/{row['Index']}.jpg", prompt=LETTER, primary="pair_accuracy",
+        strip_question=False,
+    ),
+    TableBenchmark(
+        "mmmu", "mmmu", "MMMU/MMMU", "validation", id="id", image="image_1", options=mmmu_options,
+        category=mmmu_subject, prompt=MMMU, primary="score", strip_question=False,
+    ),
+    SyntheticBenchmark(),
+    JudgedBenchmark("mmvet", "lmms-lab/MMVet"),
+    JudgedBenchmark("llava_wild", "lmms-lab/llava-bench-in-the-wild"),
+    JudgedBenchmark("hallusionbench", "lmms-lab/HallusionBench"),
+    JudgedBenchmark("mathvista", "AI4Math/MathVista"),
+    CUSTOM,
+)  # fmt: skip
+
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", "benchmarks")
+for _benchmark in BUILT_IN:
+    BENCHMARKS.register(_benchmark.name, _benchmark)
 
 
 def benchmark_names() -> list[str]:
     """Every name `get_benchmark` accepts."""
-    return sorted([*BENCHMARKS, "custom"])
-
-
-def unknown_benchmark(name: str) -> str:
-    """The message for a name that is not a benchmark: the closest names, then all of them."""
-    close = difflib.get_close_matches(name, benchmark_names(), n=3)
-    guess = f" (did you mean {' or '.join(repr(other) for other in close)}?)" if close else ""
-    return f"unknown benchmark {name!r}{guess}; available: {benchmark_names()}"
+    return BENCHMARKS.names()
 
 
 def get_benchmark(name: str, /, **overrides: Any) -> Benchmark:
     """A registered benchmark, with fields overridden (e.g. `split`, `prompt`, column names); `suffix=` replaces
-    just the prompt suffix.
+    just the prompt suffix. An unknown name raises :class:`fvl.registry.UnknownVariant` naming the choices.
 
     `custom` is a table benchmark over the user's own JSON/JSONL/parquet/CSV file or `save_to_disk` folder:
     `get_benchmark("custom", metric="exact_match", question="q", answers="a", image="img", image_root=...)`;
     `name=` renames it in the results.
     """
     suffix = overrides.pop("suffix", None)
-    if name == "custom":
-        if overrides.get("metric") not in METRICS:
-            raise ValueError(
-                f"a custom benchmark needs metric= one of {sorted(METRICS)}, got {overrides.get('metric')!r}"
-            )
-        benchmark = _build(TableBenchmark, {"name": "custom", **overrides})
-    elif name in BENCHMARKS:
-        base = BENCHMARKS[name]
-        benchmark = _build(lambda **fields: dataclasses.replace(base, **fields), overrides) if overrides else base
-    else:
-        raise KeyError(unknown_benchmark(name))
+    base = BENCHMARKS.get(name)
+    benchmark = _with_fields(base, overrides) if overrides else base
+    check_metric(benchmark)
     if suffix is None:
         return benchmark
     if not isinstance(benchmark, TableBenchmark):
@@ -185,11 +178,21 @@ def get_benchmark(name: str, /, **overrides: Any) -> Benchmark:
     return dataclasses.replace(benchmark, prompt=dataclasses.replace(benchmark.prompt, suffix=suffix))
 
 
-def _build(factory: Any, fields: dict[str, Any]) -> Benchmark:
+def check_metric(benchmark: Benchmark) -> None:
+    """Raise when a scorable benchmark names no metric (`custom` without `metric=`) or one that `METRICS` lacks."""
+    if benchmark.skip_reason:
+        return
+    if not benchmark.metric:
+        raise ValueError(
+            f"a {benchmark.name} benchmark needs metric= one of {METRICS.names()}, got {benchmark.metric or None!r}"
+        )
+    METRICS.get(benchmark.metric)
+
+
+def _with_fields(base: Benchmark, fields: dict[str, Any]) -> Benchmark:
     try:
-        return factory(**fields)
+        return dataclasses.replace(base, **fields)  # type: ignore[type-var]
     except TypeError as error:
-        known = [f.name for f in dataclasses.fields(TableBenchmark)]
-        raise TypeError(
-            f"bad benchmark settings {sorted(fields)} ({error}); table benchmark fields: {known}"
-        ) from error
+        known = [f.name for f in dataclasses.fields(base)] if dataclasses.is_dataclass(base) else []
+        kind = "table benchmark" if isinstance(base, TableBenchmark) else f"{base.name} benchmark"
+        raise TypeError(f"bad benchmark settings {sorted(fields)} ({error}); {kind} fields: {known}") from error

@@ -1,4 +1,10 @@
-"""Metric registry: a metric name → its class, built from a benchmark's references and fed from its samples."""
+"""Metric registry: a metric name → its class, built from a benchmark's references and fed from its samples.
+
+`METRICS` is the ``metric`` axis of :mod:`fvl.registry`. An entry is a :class:`BenchmarkMetric` subclass (or a
+`functools.partial` of one fixing its options) that :func:`build_metric` calls with ``categories=`` and
+``groups=``; a benchmark names it in its ``metric`` field. Register a new one with ``@METRICS.register("name")``
+on the class, or ``METRICS.register("name", partial(Class, option=...))``.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +32,10 @@ from fvl.eval.metrics.task_choice import (
 )
 from fvl.eval.metrics.vqa_accuracy import VQAAccuracy
 from fvl.eval.sample import EvalSample
+from fvl.registry import Registry
 
-METRICS: dict[str, Callable[..., BenchmarkMetric]] = {
+METRICS: Registry[Callable[..., BenchmarkMetric]] = Registry("metric", "metric")
+for _name, _entry in {
     "vqa_accuracy": VQAAccuracy,  # lmms-eval's VQAv2 rule (no word tokenisation)
     "vqa_accuracy_tokenized": partial(VQAAccuracy, word_tokenize=True),  # lmms-eval's TextVQA and VizWiz rule
     "vqa_accuracy_single_ref": partial(VQAAccuracy, single_exact=True),  # one reference: exact match, not 0
@@ -53,7 +61,8 @@ METRICS: dict[str, Callable[..., BenchmarkMetric]] = {
     "mmbench": MMBenchAccuracy,  # lmms-eval 0.7.3's static (no GPT judge) circular evaluation
     "mmmu": MMMUAccuracy,
     "mmmu_no_fallback": partial(MMMUAccuracy, seed=None),  # no random letter for unparsed replies
-}
+}.items():
+    METRICS.register(_name, _entry)
 
 
 def build_metric(name: str, references: Sequence[EvalSample]) -> BenchmarkMetric:
@@ -61,11 +70,10 @@ def build_metric(name: str, references: Sequence[EvalSample]) -> BenchmarkMetric
 
     Build it from the *whole* benchmark on every rank (not from a shard), so that states line up across ranks.
     """
-    if name not in METRICS:
-        raise KeyError(f"unknown metric {name!r}; available: {sorted(METRICS)}")
+    entry = METRICS.get(name)  # an unknown name: UnknownVariant naming the choices
     categories = sorted({sample.category for sample in references if sample.category is not None})
     groups = {sample.group: sample.category for sample in references if sample.group is not None}
-    return METRICS[name](categories=categories, groups=groups)
+    return entry(categories=categories, groups=groups)
 
 
 def update_metric(metric: BenchmarkMetric, samples: Sequence[EvalSample], predictions: Sequence[str]) -> int:
