@@ -9,7 +9,9 @@ then catches what composition lets through, before a weight or a data file is re
 * keys added with Hydra's ``+`` (which bypasses the schema) — in every typed section;
 * ranges and choices (``__post_init__`` of the schema classes: a negative lr, batch size 0, an unknown format);
 * a weights path (``model.*.name_or_path``) that is a local path but does not exist;
-* a ``stage.name`` or ``trainer.strategy.name`` that no entry of ``STAGES`` / ``STRATEGIES`` has;
+* a ``stage.name`` or ``trainer.strategy.name`` that no entry of ``STAGES`` / ``STRATEGIES`` has, and the
+  stage's own rules for its ``frozen`` and ``lora`` (``check_stage``: every stage of a ``pre_stage`` chain is
+  checked before the first one trains);
 * ``trainer`` options that the Lightning ``Trainer`` does not take, a negative ``gradient_clip_val``, an
   ``accumulate_grad_batches`` below 1;
 * a logger whose package is not installed (:mod:`fvl.training.loggers`);
@@ -198,7 +200,7 @@ def validate_train_config(cfg: DictConfig, where: str = "") -> None:
         for section, schema in TYPED_SECTIONS.items():
             check_keys(plain[section], schema, section)
             OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), plain[section]))
-        STAGES.get(plain["stage"]["name"])  # an unknown name raises naming the registered stages
+        STAGES.get(plain["stage"]["name"]).check_stage(plain["stage"])  # an unknown name names the choices
         unknown = sorted(set(plain) - set(TrainConfig.__dataclass_fields__))
         if unknown:
             raise ValueError(f"unknown top-level option(s) {unknown}; see fvl/conf/train.yaml for the options.")

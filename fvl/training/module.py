@@ -95,7 +95,7 @@ class FlorenceVLModule(LightningModule):
         self.model = start_model(model, init_from)
         self.model.input_format.update(input_format or {})
         self._snapshot: dict[str, Any] | None = None
-        self.frozen = self.check_frozen(stage.get("frozen") or ())
+        self.frozen = self.check_stage(stage)
         for name in self.frozen:
             getattr(self.model, name).requires_grad_(False).eval()
         self.configure_stage(stage)
@@ -103,14 +103,24 @@ class FlorenceVLModule(LightningModule):
             self.model.enable_activation_checkpointing()
 
     # ---- stage hooks ------------------------------------------------------------------------------------------
-    def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
+    @classmethod
+    def check_stage(cls, stage: Mapping[str, Any]) -> tuple[str, ...]:
+        """The parts ``stage`` freezes, after the stage's rules for its config node (``frozen``, ``lora``).
+
+        A class method, so a run checks every stage of its chain before the first one trains
+        (:func:`fvl.training.config.validate_train_config`); a stage with rules of its own overrides it or
+        :meth:`check_frozen`."""
+        return cls.check_frozen(stage.get("frozen") or ())
+
+    @classmethod
+    def check_frozen(cls, frozen: Sequence[str]) -> tuple[str, ...]:
         unknown = [name for name in frozen if name not in MODEL_PARTS]
         if unknown:
             raise ValueError(f"stage.frozen names {unknown}; FlorenceVL parts are {list(MODEL_PARTS)}.")
         return tuple(frozen)
 
     def configure_stage(self, stage: Mapping[str, Any]) -> None:
-        """Stage-specific changes after freezing (e.g. LoRA adapters)."""
+        """Stage-specific changes after freezing (e.g. LoRA adapters); the config was checked by :meth:`check_stage`."""
 
     def export_model(self) -> FlorenceVL:
         """The model as it should be exported (the finetuning stage merges LoRA here)."""

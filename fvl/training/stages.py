@@ -40,17 +40,20 @@ class PretrainModule(FlorenceVLModule):
 
     stage_name = "pretrain"
 
-    def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
+    @classmethod
+    def check_stage(cls, stage: Mapping[str, Any]) -> tuple[str, ...]:
+        if stage.get("lora"):
+            raise ValueError("LoRA is a finetuning option: use stage=finetune_lora (or stage=finetune stage.lora=...).")
+        return super().check_stage(stage)
+
+    @classmethod
+    def check_frozen(cls, frozen: Sequence[str]) -> tuple[str, ...]:
         if frozen:
             raise ValueError(
                 f"The pretraining stage trains everything, but stage.frozen={list(frozen)}. "
                 "Use stage=finetune to freeze parts of the model."
             )
         return ()
-
-    def configure_stage(self, stage: Mapping[str, Any]) -> None:
-        if stage.get("lora"):
-            raise ValueError("LoRA is a finetuning option: use stage=finetune_lora (or stage=finetune stage.lora=...).")
 
 
 @STAGES.register("finetune")
@@ -60,13 +63,17 @@ class FinetuneModule(FlorenceVLModule):
     stage_name = "finetune"
     continues_earlier_stage = True  # the paper finetunes the stage-1 model (init_from=<run>/model)
 
+    @classmethod
+    def check_stage(cls, stage: Mapping[str, Any]) -> tuple[str, ...]:
+        frozen = super().check_stage(stage)
+        if lora_options(stage.get("lora")) is not None and "llm" in frozen:
+            raise ValueError("stage.lora adapts the LLM, but stage.frozen also lists 'llm'; remove one of them.")
+        return frozen
+
     def configure_stage(self, stage: Mapping[str, Any]) -> None:
         options = lora_options(stage.get("lora"))
-        if options is None:
-            return
-        if "llm" in self.frozen:
-            raise ValueError("stage.lora adapts the LLM, but stage.frozen also lists 'llm'; remove one of them.")
-        attach_lora(self.model, **options)
+        if options is not None:
+            attach_lora(self.model, **options)
 
     def export_model(self) -> FlorenceVL:
         return merge_lora(self.model)
@@ -82,14 +89,19 @@ class FlorencePretrainModule(FlorenceVLModule):
     stage_name = "florence"
     loss_reduction = "micro_batch_mean"
 
-    def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
+    @classmethod
+    def check_stage(cls, stage: Mapping[str, Any]) -> tuple[str, ...]:
+        if stage.get("lora"):
+            raise ValueError("stage=florence trains Florence-2, not the LLM: LoRA does not apply.")
+        return super().check_stage(stage)
+
+    @classmethod
+    def check_frozen(cls, frozen: Sequence[str]) -> tuple[str, ...]:
         if "vision" in frozen:
             raise ValueError("stage=florence trains Florence-2 itself; remove 'vision' from stage.frozen.")
         return ("fusion", "projector", "llm")
 
     def configure_stage(self, stage: Mapping[str, Any]) -> None:
-        if stage.get("lora"):
-            raise ValueError("stage=florence trains Florence-2, not the LLM: LoRA does not apply.")
         tokenizer = self.model.tokenizer
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         vision = self.model.vision

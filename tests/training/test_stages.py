@@ -101,3 +101,15 @@ def test_stage_mistakes_are_named(tiny):
         build_module(tiny.model, {"name": "pretrain", "lora": {"r": 2, "alpha": 4}}, tiny.optim)
     with pytest.raises(ValueError, match="FlorenceVL parts are"):
         build_module(tiny.model, {"name": "finetune", "frozen": ["davit"]}, tiny.optim)
+
+
+def test_a_chain_stage_that_breaks_its_rules_fails_before_the_first_stage_trains(tmp_path):
+    from compose_helpers import compose_train
+
+    from fvl.training.run import train
+    from fvl.usage import ConfigError
+
+    cfg = compose_train(tmp_path, "pre_stage.stage.frozen=[vision]")  # the demo's stage 1 trains everything
+    with pytest.raises(ConfigError, match=r"^pre_stage \(merged over this run's config\): .*trains everything"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()  # stage 0 (florence) never started

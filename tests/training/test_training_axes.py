@@ -21,7 +21,8 @@ class ProjectorOnlyModule(FinetuneModule):
 
     stage_name = "toy_projector_only"
 
-    def check_frozen(self, frozen: Sequence[str]) -> tuple[str, ...]:
+    @classmethod
+    def check_frozen(cls, frozen: Sequence[str]) -> tuple[str, ...]:
         return tuple(part for part in MODEL_PARTS if part != "projector")
 
 
