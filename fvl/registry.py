@@ -128,7 +128,7 @@ def import_plugins(modules: Iterable[str], key: str = "imports") -> None:
         except ImportError as error:
             raise ValueError(
                 f"{key}: cannot import {module!r} ({error}). Give a module importable from the working directory or "
-                "PYTHONPATH (my_fusions for ./my_fusions.py), or install the package that holds it."
+                f"PYTHONPATH ({module} for ./{module.replace('.', '/')}.py), or install the package that holds it."
             ) from error
 
 

@@ -210,7 +210,8 @@ def test_a_plugin_named_in_imports_registers_before_the_config_is_checked(tmp_pa
         validate_train_config(compose_train(overrides))
         with pytest.raises(ConfigError, match=r"fusion 'my_mean' has no option\(s\) \['gian'\]; it takes \['gain'\]"):
             validate_train_config(compose_train([*overrides[:2], "+model.fusion.options.gian=2"]))
-        with pytest.raises(ConfigError, match=r"imports: cannot import 'no_such_module'"):
+        hint = r"\(no_such_module for \./no_such_module\.py\)"
+        with pytest.raises(ConfigError, match=r"imports: cannot import 'no_such_module' .*" + hint):
             validate_train_config(compose_train(["imports=[no_such_module]"]))
     finally:
         FUSIONS.unregister("my_mean")
