@@ -47,12 +47,26 @@ class UnknownVariant(ValueError):
 
 
 class Registry(Generic[T]):
-    """One axis: ``name → entry``. ``key`` is the config key that chooses an entry (used in messages)."""
+    """One axis: ``name → entry``. ``key`` is the config key that chooses an entry (used in messages).
 
-    def __init__(self, axis: str, key: str) -> None:
+    ``built_in``: modules holding built-in entries that cannot be imported where the registry is defined (they
+    import a module that imports the registry); they are imported on the first lookup.
+    """
+
+    def __init__(self, axis: str, key: str, built_in: Iterable[str] = ()) -> None:
         self.axis = axis
         self.key = key
-        self._entries: dict[str, T] = {}
+        self._built_in = tuple(built_in)
+        self._own: dict[str, T] = {}
+
+    @property
+    def _entries(self) -> dict[str, T]:
+        """Every entry, after importing the ``built_in`` modules once (they register into ``_own``)."""
+        if self._built_in:
+            modules, self._built_in = self._built_in, ()
+            for module in modules:
+                importlib.import_module(module)
+        return self._own
 
     def register(self, name: str, entry: T | None = None) -> Any:
         """``REGISTRY.register("name", entry)``, or as a decorator ``@REGISTRY.register("name")``."""
@@ -67,13 +81,13 @@ class Registry(Generic[T]):
         return decorate
 
     def _add(self, name: str, entry: T) -> None:
-        if name in self._entries and self._entries[name] is not entry:
-            raise ValueError(f"{self.axis} {name!r} is registered twice ({self._entries[name]!r} and {entry!r}).")
-        self._entries[name] = entry
+        if name in self._own and self._own[name] is not entry:
+            raise ValueError(f"{self.axis} {name!r} is registered twice ({self._own[name]!r} and {entry!r}).")
+        self._own[name] = entry
 
     def unregister(self, name: str) -> None:
         """Remove an entry (tests that register a toy variant clean up with this)."""
-        self._entries.pop(name, None)
+        self._own.pop(name, None)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

@@ -13,15 +13,13 @@ and ``hf`` (:mod:`fvl.data.sources.hf`, the catch-all). Add one with::
 and use it with ``data.train='[{path: rows.tsv, kind: tsv}]'`` (or ``kind: auto`` when it claims the path).
 
 The built-in modules import the spec, which checks kinds here, so they cannot be imported by this module up
-front; :data:`SOURCE_KINDS` imports them by name on its first lookup instead (what ``imports`` does for variants
-outside fvl, :func:`fvl.registry.import_plugins`).
+front; :data:`SOURCE_KINDS` imports them by name on its first lookup instead (``built_in`` of
+:class:`~fvl.registry.Registry`).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fvl.registry import Registry, UnknownVariant
 
@@ -32,46 +30,7 @@ AUTO = "auto"  # the kind that picks one from the path (resolve_kind)
 BUILT_IN_KINDS = ("fvl.data.sources.llava", "fvl.data.sources.hf")
 
 
-class SourceKinds(Registry["type[RecordSource]"]):
-    """A :class:`~fvl.registry.Registry` that imports the built-in kinds' modules before its first lookup."""
-
-    def __init__(self, axis: str, key: str, built_in: tuple[str, ...]) -> None:
-        super().__init__(axis, key)
-        self._built_in = built_in
-        self._loaded = False
-
-    def _load(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            for module in self._built_in:
-                importlib.import_module(module)
-
-    def get(self, name: str) -> type[RecordSource]:
-        self._load()
-        return super().get(name)
-
-    def names(self) -> list[str]:
-        self._load()
-        return super().names()
-
-    def items(self) -> list[tuple[str, Any]]:
-        self._load()
-        return super().items()
-
-    def __contains__(self, name: object) -> bool:
-        self._load()
-        return super().__contains__(name)
-
-    def __len__(self) -> int:
-        self._load()
-        return super().__len__()
-
-    def __iter__(self) -> Iterator[str]:
-        self._load()
-        return super().__iter__()
-
-
-SOURCE_KINDS = SourceKinds("data source kind", "data.train[i].kind", BUILT_IN_KINDS)
+SOURCE_KINDS: Registry[type[RecordSource]] = Registry("data source kind", "data.train[i].kind", built_in=BUILT_IN_KINDS)
 
 
 def check_kind(kind: str, path: str) -> None:
