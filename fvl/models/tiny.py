@@ -8,6 +8,7 @@ exercised exactly as with a real instruct model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -71,9 +72,22 @@ def tiny_florence_tokenizer(
     )
 
 
-def tiny_llm_tokenizer(vocab_size: int = 512, corpus: Iterable[str] = (DEFAULT_CORPUS,)) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer with a Phi-3.5-style chat template (no image token yet: the VLM adds it)."""
-    tok = _train_bpe(_LLM_SPECIALS, vocab_size, corpus)
+def with_bare_words(corpus: Iterable[str]) -> list[str]:
+    """``corpus`` plus each of its words on its own, so that BPE learns a word at the start of a text (``circle``)
+    as well as after a space (``Ġcircle``): a reply starts right after the chat template's newline."""
+    texts = list(corpus)
+    return texts + sorted({word for text in texts for word in re.findall(r"[A-Za-z]+", text)})
+
+
+def tiny_llm_tokenizer(vocab_size: int = 640, corpus: Iterable[str] = (DEFAULT_CORPUS,)) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer with a Phi-3.5-style chat template (no image token yet: the VLM adds it).
+
+    Its vocabulary holds every word of ``corpus`` as one token, both at the start of a reply and mid-sentence
+    (``with_bare_words``; the default corpus needs 626 ids). With 512, a reply's answer word was split into
+    pieces that other answers share ("s"+"qu"+"are", "s"+"tar", "s"+"un"), and the demo answered shapes and the
+    word near chance while colours, whose first pieces differ, were perfect.
+    """
+    tok = _train_bpe(_LLM_SPECIALS, vocab_size, with_bare_words(corpus))
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<|endoftext|>",

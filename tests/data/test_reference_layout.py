@@ -34,9 +34,9 @@ N_IMAGE = 2
 LATE_TAG = "Describe this.\n<image>"  # as LLaVA-665K has it
 CAPTION = [{"from": "human", "value": LATE_TAG}, {"from": "gpt", "value": "A red disc."}]
 TEXT_ONLY = [{"from": "human", "value": "Describe."}, {"from": "gpt", "value": "Nothing."}]
-BOS, IMAGE, NEWLINE, EOS = 512, 513, 204, 0  # of the tiny tokenizer with a BOS it adds (fixture below)
-RED_DISC = [38, 420, 73, 292, 78, 88, 72, 19]  # "A red disc."
-NOTHING = [51, 84, 89, 77, 282, 76, 19]  # "Nothing."
+BOS, IMAGE, NEWLINE, EOS = 626, 627, 204, 0  # of the tiny tokenizer with a BOS it adds (fixture below)
+RED_DISC = [38, 524, 226, 73, 475, 72, 19]  # "A red disc."
+NOTHING = [51, 84, 89, 77, 277, 76, 19]  # "Nothing."
 # (layout, with image) → (rendered text, token ids with the image expanded, first supervised position); every
 # position from there to the end is supervised, none before.
 PLAIN = {

@@ -14,6 +14,7 @@ from PIL import Image
 from fvl.data.synthetic.generate import SyntheticOptions, ensure_synthetic, generate, main, question_only_baseline
 from fvl.data.synthetic.questions import QUESTION_TYPES, BalancedStream, Question
 from fvl.data.synthetic.scene import COLUMNS, ROWS
+from fvl.models.tiny import tiny_llm_tokenizer
 
 SMALL = {"image_size": 32, "num_captions": 10, "num_instruct": 24, "num_eval": 120}
 
@@ -118,3 +119,17 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     main(["--out", str(tmp_path), "--num-captions", "3", "--num-instruct", "6", "--num-eval", "12"])
     assert "question-only baseline" in capsys.readouterr().out
     assert len(json.loads((tmp_path / "instruct.json").read_text())) == 6
+
+
+@pytest.mark.parametrize("question_type", QUESTION_TYPES, ids=lambda t: t.name)
+def test_every_answer_is_one_token_of_the_tiny_tokenizer_at_the_start_of_a_reply(question_type) -> None:
+    """A reply starts after the template's newline, without a space: split there, answers shared their first
+    pieces ("s"+"qu"+"are", "s"+"tar") and the demo answered shapes and the word near chance."""
+    tokenizer = tiny_llm_tokenizer()
+    reply = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "?"}, {"role": "assistant", "content": "ANSWER"}], tokenize=False
+    )
+    before = len(tokenizer(reply.split("ANSWER")[0], add_special_tokens=False)["input_ids"])
+    for answer in question_type.answers:
+        ids = tokenizer(reply.replace("ANSWER", answer), add_special_tokens=False)["input_ids"]
+        assert tokenizer.convert_ids_to_tokens(ids[before : before + 1]) == [answer]
