@@ -35,7 +35,7 @@ from fvl.data.synthetic.questions import QUESTION_TYPES, BalancedStream, follow_
 from fvl.data.synthetic.scene import SHAPES, WORDS, Scene, draw_scene, random_shapes
 
 # Bumped whenever the generated content changes, so `ensure_synthetic` regenerates an older copy.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CAPTION_PROMPT = "Describe the image."
 
 

@@ -2,8 +2,8 @@
 
 Objects are referred to by position or colour (distinct within a scene); the shape itself is asked about
 only in the ``shape`` type, so colour, count and position questions stay learnable for a ~1M-parameter
-model at 64 px, while ``shape`` and ``text`` need finer vision (measured: a tiny DaViT classifies single
-colours perfectly within 100 steps at 64 px, shapes only ~45 % after 400).
+model at 64 px, while ``shape`` and ``text`` need finer vision (measured with the earlier, smaller shapes: a
+tiny DaViT classified single colours perfectly within 100 steps at 64 px, shapes only ~45 % after 400).
 
 Each type has a question template with slots (e.g. the shape asked about) and a one-word answer set. A
 :class:`BalancedStream` walks through every (slot, answer) pair once per shuffled pass and builds a scene in
