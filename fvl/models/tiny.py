@@ -83,9 +83,9 @@ def tiny_llm_tokenizer(vocab_size: int = 640, corpus: Iterable[str] = (DEFAULT_C
     """A byte-level BPE tokenizer with a Phi-3.5-style chat template (no image token yet: the VLM adds it).
 
     Its vocabulary holds every word of ``corpus`` as one token, both at the start of a reply and mid-sentence
-    (``with_bare_words``; the default corpus needs 626 ids). With 512, a reply's answer word was split into
-    pieces that other answers share ("s"+"qu"+"are", "s"+"tar", "s"+"un"), and the demo answered shapes and the
-    word near chance while colours, whose first pieces differ, were perfect.
+    (``with_bare_words``; the default corpus needs 626 ids), as a real tokenizer does for common words. With 512
+    ids, 21 of the demo's 23 answers were split at the start of a reply into pieces that other answers share
+    ("s"+"qu"+"are", "s"+"tar", "s"+"un"); the demo is steadier across seeds without that (README).
     """
     tok = _train_bpe(_LLM_SPECIALS, vocab_size, with_bare_words(corpus))
     return PreTrainedTokenizerFast(
