@@ -2,7 +2,8 @@
 every final metric (per-question-type accuracies included), written as ``report.md`` and ``report.csv``.
 
 The Markdown lists the overrides all jobs share once above the table, the best trial when the Optuna sweeper
-left one, the chart, and what each status means; numbers there have four decimals, in the CSV full precision.
+left one, the chart, what each status means and, when the seed varies, the means over seeds
+(:mod:`fvl.report.seeds`); numbers there have four decimals, in the CSV full precision.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from fvl.report.seeds import seed_summary
 from fvl.report.sweep import FINISHED, STATUS_MEANINGS, Sweep
 
 JOB_COLUMN = "job"
@@ -17,6 +19,10 @@ STATUS_COLUMN = "status"
 MISSING = "—"
 
 Cell = str | float | None
+SEED_SUMMARY_NOTE = (
+    "Per setting of the other varying overrides, each metric's mean ± sample standard deviation over the seeds "
+    "that finished: read a difference between two rows against how much each varies from seed to seed."
+)
 
 
 def table_columns(sweep: Sweep) -> list[str]:
@@ -78,6 +84,9 @@ def write_markdown(sweep: Sweep, path: Path, chart_name: str | None = None) -> N
     lines += markdown_table(table_columns(sweep), table_rows(sweep))
     statuses = dict.fromkeys(job.status for job in sweep.jobs)
     lines += ["", *(f"- {status}: {STATUS_MEANINGS[status]}" for status in statuses)]
+    summary = seed_summary(sweep)
+    if summary:
+        lines += ["", "## Over seeds", "", SEED_SUMMARY_NOTE, "", *markdown_table(*summary)]
     if chart_name:
         lines += ["", f"![{sweep.optimized_metric} per job]({chart_name})"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -69,3 +69,23 @@ def optuna_sweep(tmp_path: Path) -> Path:
     results = {"name": "optuna", "best_params": {"optim.lr.llm": 0.0011001, "model/fusion": "average"}}
     (sweep_dir / "optimization_results.yaml").write_text(yaml.safe_dump({**results, "best_value": 0.5}))
     return sweep_dir
+
+
+# Per (fusion, seed), the accuracy of a fake fusion-by-seed sweep; (average, 2) left no metrics.
+SEED_ACCURACY = {("channel_concat", "0"): 0.5, ("channel_concat", "1"): 0.7, ("channel_concat", "2"): 0.9}
+SEED_ACCURACY |= {("average", "0"): 0.6, ("average", "1"): 0.6}
+
+
+@pytest.fixture
+def seed_sweep(tmp_path: Path) -> Path:
+    """``model/fusion=channel_concat,average seed=0,1,2`` in the basic sweeper's job order (SEED_ACCURACY)."""
+    sweep_dir = tmp_path / "seeds"
+    config = {"optimized_metric": "val/answer_accuracy"}
+    jobs = [(fusion, seed) for fusion in ("channel_concat", "average") for seed in ("0", "1", "2")]
+    for number, (fusion, seed) in enumerate(jobs):
+        accuracy = SEED_ACCURACY.get((fusion, seed))
+        metrics = None if accuracy is None else {"val/answer_accuracy": accuracy, "val/chance": 0.25}
+        write_job(
+            sweep_dir, str(number), [f"model/fusion={fusion}", f"seed={seed}", "trainer.max_steps=2"], metrics, config
+        )
+    return sweep_dir
