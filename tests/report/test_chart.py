@@ -1,6 +1,7 @@
 """report.png: a valid image; bars, labels and reference lines of the optimized metric."""
 
 import pytest
+from matplotlib.collections import PathCollection
 from PIL import Image
 
 from fvl.report.chart import bar_label, draw_chart, short_value, write_chart
@@ -52,3 +53,17 @@ def test_labels_shorten_decimal_values_only(optuna_sweep):
         "adaptive",
         "nan",
     ]
+
+
+def test_a_sweep_over_seeds_draws_one_bar_per_setting_at_its_mean(seed_sweep):
+    axes = draw_chart(read_sweep(seed_sweep)).axes[0]
+    bars = [patch for patch in axes.patches if patch.get_height() > 0]
+    assert [bar.get_height() for bar in bars] == pytest.approx([0.7, 0.6])
+    assert [label.get_text() for label in axes.get_xticklabels()] == [
+        "model/fusion=channel_concat\n3 seeds",
+        "model/fusion=average\n2 seeds",
+    ]
+    dots = [list(c.get_offsets()[:, 1]) for c in axes.collections if isinstance(c, PathCollection)]
+    assert dots == [pytest.approx([0.5, 0.7, 0.9]), pytest.approx([0.6, 0.6])]  # each seed's value
+    assert "0.700 ± 0.200" in [text.get_text() for text in axes.texts]
+    assert axes.get_title().startswith("val/answer_accuracy per setting, mean over seeds")
