@@ -23,12 +23,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 import fvl.eval.config  # noqa: F401  (registers what fvl/conf/evaluate.yaml composes onto, as evaluate.py does)
 from fvl.data.synthetic.generate import ensure_synthetic
 from fvl.models.loading import load
+from fvl.report.sweep import parse_overrides
 from fvl.training.config import validate_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,13 +293,21 @@ def check_server(command: str, cwd: Path) -> None:
 
 
 def check_fusion_sweep(cwd: Path, result: subprocess.CompletedProcess) -> None:
-    """Both stages per job: metrics beside chance and baseline, checkpoint, the two exports in their formats."""
+    """Both stages per job: metrics beside chance and baseline, checkpoint, the two exports in their formats; a
+    job per fusion and seed; with several seeds, the report's summary over them."""
     sweep = cwd / newest(cwd, "outputs/demo/multiruns/*")
     choices = re.search(r"model/fusion=([\w,]+)", result.args[-1]).group(1).split(",")
-    for job, choice in enumerate(choices):
+    seeds = re.search(r"\bseed=([\d,]+)", result.args[-1])
+    seeds = seeds.group(1).split(",") if seeds else [None]
+    jobs = sorted((path for path in sweep.iterdir() if path.name.isdigit()), key=lambda path: int(path.name))
+    overrides = [parse_overrides(yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())) for job in jobs]
+    assert sorted((o["model/fusion"], o.get("seed")) for o in overrides) == sorted(
+        (choice, seed) for choice in choices for seed in seeds
+    )
+    for run, job_overrides in zip(jobs, overrides, strict=True):
+        choice = job_overrides["model/fusion"]
         with initialize_config_dir(str(ROOT / "fvl" / "conf"), version_base="1.3"):
             expected = compose("train", overrides=[f"model/fusion={choice}"]).model.fusion
-        run = sweep / str(job)
         metrics = json.loads((run / "metrics.json").read_text())
         assert 0.0 <= metrics["val/answer_accuracy"] <= 1.0 and metrics["val/chance"] > 0 and metrics["val/loss"] > 0
         model = load(run)
@@ -308,7 +318,11 @@ def check_fusion_sweep(cwd: Path, result: subprocess.CompletedProcess) -> None:
         assert checkpoint["global_step"] == 2 and checkpoint["hyper_parameters"]["init_from"].endswith(
             "pre_stage/model"
         )
-    assert len((sweep / "report.csv").read_text().splitlines()) == len(choices) + 1
+    assert len((sweep / "report.csv").read_text().splitlines()) == len(jobs) + 1
+    summary = (sweep / "report.md").read_text()
+    assert ("## Over seeds" in summary) == (len(seeds) > 1)
+    if len(seeds) > 1:  # a row per fusion, over every seed
+        assert all(f"| {choice} | {', '.join(seeds)} | " in summary for choice in choices), summary
 
 
 def check_own_data(cwd: Path, result: subprocess.CompletedProcess) -> None:

@@ -34,6 +34,8 @@ RECIPE_MAX_LLM_LR = 9e-5
 # An LLM learning rate more than this many times the recipes' highest destroys pretrained weights within steps.
 DESTRUCTIVE_LR_FACTOR = 10
 
+# Devices whose parameters torch's fused AdamW kernel updates.
+FUSED_DEVICES = frozenset({"cpu", "cuda"})
 # Model part → the FlorenceVL submodules it covers.
 PARTS: dict[str, tuple[str, ...]] = {"vision": ("vision",), "projector": ("fusion", "projector"), "llm": ("llm",)}
 
@@ -88,6 +90,14 @@ def parameter_groups(model: nn.Module, lr: Mapping[str, float], weight_decay: fl
     return list(groups.values())
 
 
+def fused_kernel_applies(groups: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether torch's fused AdamW kernel takes every parameter: floating point, on the CPU or a CUDA device (not
+    meta). It updates all of a step's tensors in one kernel instead of a Python loop of small ones: on the CPU
+    demo's model (178 tensors, 0.75M weights) 3 ms a step against 20 ms, the same update rule to float rounding."""
+    params = [param for group in groups for param in group["params"]]
+    return all(param.is_floating_point() and param.device.type in FUSED_DEVICES for param in params)
+
+
 def build_adamw(
     model: nn.Module,
     lr: Mapping[str, float],
@@ -95,7 +105,10 @@ def build_adamw(
     eps: float = 1e-8,
     weight_decay: float = 0.0,
 ) -> torch.optim.AdamW:
-    return torch.optim.AdamW(parameter_groups(model, lr, weight_decay), betas=tuple(betas), eps=eps)
+    """AdamW over :func:`parameter_groups`, fused where the kernel applies (else torch's default loop)."""
+    groups = parameter_groups(model, lr, weight_decay)
+    fused = True if fused_kernel_applies(groups) else None
+    return torch.optim.AdamW(groups, betas=tuple(betas), eps=eps, fused=fused)
 
 
 def warmup_steps(total_steps: int, warmup_ratio: float) -> int:

@@ -8,7 +8,7 @@ Example (the tiny model, LoRA finetuning, 6 steps)::
       projector        65,920       65,920  trainable
       llm             443,264       16,384  trainable (LoRA adapters)
       total           901,360       82,304
-    Optimizer AdamW — learning rate per group (cosine schedule, 1 warmup of 6 steps)
+    Optimizer AdamW (fused) — learning rate per group (cosine schedule, 1 warmup of 6 steps)
       projector            lr 1e-03  weight decay 0.0  (3 tensors)
       projector_no_decay   lr 1e-03  weight decay 0.0  (3 tensors)
       llm                  lr 1e-03  weight decay 0.0  (28 tensors)
@@ -61,8 +61,9 @@ def part_rows(module: FlorenceVLModule) -> list[tuple[str, int, int, str]]:
 def optimizer_lines(trainer: Trainer, warmup_ratio: float) -> list[str]:
     optimizer = trainer.optimizers[0]
     total = int(trainer.estimated_stepping_batches)
+    fused = " (fused)" if getattr(optimizer, "defaults", {}).get("fused") else ""
     lines = [
-        f"Optimizer {type(optimizer).__name__} — learning rate per group "
+        f"Optimizer {type(optimizer).__name__}{fused} — learning rate per group "
         f"(cosine schedule, {warmup_steps(total, warmup_ratio)} warmup of {total} steps)"
     ]
     for group in optimizer.param_groups:

@@ -29,6 +29,7 @@ from fvl.registry import Registry
 StrategyFactory = Callable[[nn.Module, dict[str, Any]], Strategy]
 STRATEGIES: Registry[StrategyFactory] = Registry("strategy", "trainer.strategy.name")
 
+
 def block_classes(model: nn.Module) -> set[type[nn.Module]]:
     """Classes of the repeated blocks: those every vision encoder declares (``block_class_names``, see
     :mod:`fvl.models.vision`) plus every Hugging Face submodel's ``_no_split_modules``."""

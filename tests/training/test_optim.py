@@ -1,11 +1,18 @@
 """Parameter groups (one lr per part, no weight decay on norms and biases) and the warmup-cosine schedule."""
 
+import copy
 import math
 
 import pytest
 import torch
 
-from fvl.training.optim import build_adamw, build_cosine_schedule, parameter_groups, warmup_steps
+from fvl.training.optim import (
+    build_adamw,
+    build_cosine_schedule,
+    fused_kernel_applies,
+    parameter_groups,
+    warmup_steps,
+)
 
 
 def test_groups_per_part_with_lr_and_no_decay_for_norms_and_biases(tiny):
@@ -49,3 +56,27 @@ def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="finite number of optimizer steps"):
         build_cosine_schedule(optimizer, total_steps=math.inf, warmup_ratio=0.03)
+
+
+def test_adamw_is_fused_on_the_cpu_and_updates_as_the_loop_does():
+    torch.manual_seed(0)
+    model = torch.nn.ModuleDict({"llm": torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.LayerNorm(8))})
+    twin = copy.deepcopy(model)
+    rates = {"vision": 0, "projector": 0, "llm": 1e-2}
+    fused = build_adamw(model, rates, weight_decay=0.1)
+    loop = torch.optim.AdamW(parameter_groups(twin, rates, 0.1), foreach=False)
+    assert fused.defaults["fused"] is True and fused_kernel_applies(fused.param_groups)
+    start = model["llm"][0].weight.detach().clone()
+    for _ in range(5):
+        for module in (model, twin):
+            module["llm"](torch.ones(2, 8)).square().sum().backward()
+        fused.step(), loop.step(), fused.zero_grad(), loop.zero_grad()
+    for param, expected in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(param, expected, rtol=1e-5, atol=1e-6)
+    assert (model["llm"][0].weight - start).abs().mean() > 5e-3  # five steps of lr 1e-2 moved the weights
+
+
+def test_adamw_falls_back_to_the_loop_for_parameters_the_kernel_does_not_take():
+    model = torch.nn.ModuleDict({"llm": torch.nn.Linear(2, 2, device="meta")})
+    assert not fused_kernel_applies(parameter_groups(model, {"vision": 0, "projector": 0, "llm": 1.0}, 0.0))
+    assert build_adamw(model, {"vision": 0, "projector": 0, "llm": 1.0}).defaults["fused"] is None
