@@ -15,6 +15,9 @@ from fvl.report.sweep import FINISHED, Job, Sweep
 
 SEED_KEY = "seed"
 SEEDS_COLUMN = "seeds"
+# Metrics left out of the summary: the data pipeline's counts (samples, image loads, drops), which the per-job
+# table still shows; they describe the data, not what a seed changes.
+BOOKKEEPING_PREFIX = "data/"
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ def seed_summary(sweep: Sweep) -> tuple[list[str], list[dict[str, str | None]]] 
     groups = seed_groups(sweep)
     if not any(len(group.finished) > 1 for group in groups):
         return None
-    keys, metrics = setting_keys(sweep), sweep.metric_names
+    keys = setting_keys(sweep)
+    metrics = [name for name in sweep.metric_names if not name.startswith(BOOKKEEPING_PREFIX)]
     rows = []
     for group in groups:
         missing = len(group.jobs) - len(group.finished)

@@ -84,7 +84,9 @@ def seed_sweep(tmp_path: Path) -> Path:
     jobs = [(fusion, seed) for fusion in ("channel_concat", "average") for seed in ("0", "1", "2")]
     for number, (fusion, seed) in enumerate(jobs):
         accuracy = SEED_ACCURACY.get((fusion, seed))
-        metrics = None if accuracy is None else {"val/answer_accuracy": accuracy, "val/chance": 0.25}
+        metrics = (
+            None if accuracy is None else {"val/answer_accuracy": accuracy, "val/chance": 0.25, "data/train/samples": 8}
+        )
         write_job(
             sweep_dir, str(number), [f"model/fusion={fusion}", f"seed={seed}", "trainer.max_steps=2"], metrics, config
         )

@@ -19,7 +19,7 @@ def test_jobs_are_grouped_by_the_overrides_other_than_the_seed(seed_sweep):
 
 def test_summary_rows_show_mean_plus_minus_std_and_the_jobs_without_metrics(seed_sweep):
     columns, rows = seed_summary(read_sweep(seed_sweep))
-    assert columns == ["model/fusion", "seeds", "val/answer_accuracy", "val/chance"]
+    assert columns == ["model/fusion", "seeds", "val/answer_accuracy", "val/chance"]  # not the data counts
     assert rows[0] == {
         "model/fusion": "channel_concat",
         "seeds": "0, 1, 2",
