@@ -108,8 +108,11 @@ def connector_flops(fusion, projector: nn.Module, images: int) -> ForwardFlops:
     projector, once per visual token."""
     tokens = images * fusion.num_tokens
     weight = fusion.product_flops(images)
-    weight += sum(linear(tokens, layer.in_features, layer.out_features) for layer in projector.modules()
-                  if isinstance(layer, nn.Linear))
+    weight += sum(
+        linear(tokens, layer.in_features, layer.out_features)
+        for layer in projector.modules()
+        if isinstance(layer, nn.Linear)
+    )
     return ForwardFlops(weight=weight)
 
 
