@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from fvl.report.figures import BAR_COLOR, BAR_WIDTH, REFERENCES, draw_reference, new_figure, save_png
-from fvl.report.seeds import SeedGroup, seed_groups, setting_keys
+from fvl.report.seeds import SeedGroup, averages_over_seeds, seed_groups, setting_keys
 from fvl.report.sweep import Job, Sweep
 
 # The constants fvl.training.answer_accuracy logs beside the accuracy (not imported from there, as that module
@@ -86,10 +86,11 @@ def draw_group_bars(axes: Axes, groups: list[SeedGroup], keys: list[str], metric
     """One bar per setting at its mean over seeds, ±1 std and a dot per seed; labels and references as above."""
     means, stds = [group.mean(metric) for group in groups], [group.std(metric) for group in groups]
     positions = range(len(groups))
-    bars = axes.bar(positions, [mean or 0.0 for mean in means], BAR_WIDTH, color=BAR_COLOR)
+    heights = [mean or 0.0 for mean in means]
+    bars = axes.bar(positions, heights, BAR_WIDTH, color=BAR_COLOR)
     axes.errorbar(
         positions,
-        [m or 0.0 for m in means],
+        heights,
         yerr=[s or 0.0 for s in stds],
         fmt="none",
         capsize=4,
@@ -107,7 +108,7 @@ def draw_group_bars(axes: Axes, groups: list[SeedGroup], keys: list[str], metric
 def draw_chart(sweep: Sweep) -> Figure:
     metric = sweep.optimized_metric
     groups = seed_groups(sweep)
-    by_seed = any(len(group.finished) > 1 for group in groups)
+    by_seed = averages_over_seeds(groups)
     figure = new_figure(6.0, 4.8)
     axes = figure.add_subplot()
     if by_seed:

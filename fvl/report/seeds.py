@@ -65,6 +65,11 @@ def seed_groups(sweep: Sweep) -> list[SeedGroup]:
     return [SeedGroup(setting, jobs) for setting, jobs in groups.items()]
 
 
+def averages_over_seeds(groups: list[SeedGroup]) -> bool:
+    """Whether some setting has two finished seeds, so that a mean over seeds says more than one job."""
+    return any(len(group.finished) > 1 for group in groups)
+
+
 def summary_cell(group: SeedGroup, metric: str) -> str | None:
     """``mean ± std`` at four decimals; the mean alone from one seed; None from none."""
     mean, std = group.mean(metric), group.std(metric)
@@ -77,7 +82,7 @@ def seed_summary(sweep: Sweep) -> tuple[list[str], list[dict[str, str | None]]] 
     """The summary's columns (the setting's overrides, ``seeds``, every metric) and one row per setting; None when
     no setting has two finished seeds (nothing to average)."""
     groups = seed_groups(sweep)
-    if not any(len(group.finished) > 1 for group in groups):
+    if not averages_over_seeds(groups):
         return None
     keys = setting_keys(sweep)
     metrics = [name for name in sweep.metric_names if not name.startswith(BOOKKEEPING_PREFIX)]
