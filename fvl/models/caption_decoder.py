@@ -8,6 +8,9 @@ LLM leave shape answers at 0.45). :class:`CaptionDecoder` is that direct objecti
 stage (:mod:`fvl.training.stages`): a BART decoder of Florence-2's text width cross-attends to every named
 feature (depth and each prompt's breadth feature, concatenated along tokens) and predicts the supervised tokens
 of a sample — a caption, or the answer to a question, which it reads first (a VQA-style task for Florence-2).
+A sample that asks one of Florence-VL's prompts is one of Florence-2's own tasks: the decoder then reads that
+prompt's feature and the depth feature only (:func:`features_read`), so each breadth feature learns its own task,
+as in Florence-2's multi-task pretraining, while DaViT's depth feature learns all of them.
 It reads the LLM tokenizer's ids, so the data pipeline is shared with the other stages; it is dropped after
 the stage, as Florence-VL drops Florence-2's decoder.
 """
@@ -15,7 +18,7 @@ the stage, as Florence-VL drops Florence-2's decoder.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +27,24 @@ from transformers import BartConfig
 from transformers.models.bart.modeling_bart import BartDecoder
 
 from fvl.constants import IGNORE_INDEX
+
+
+def task_of(text: str, prompts: Mapping[str, str]) -> str | None:
+    """The prompt (by name) that ``text`` asks, the longest if several appear in it; None when it asks none."""
+    asked = [name for name, prompt in prompts.items() if prompt and prompt in text]
+    return max(asked, key=lambda name: len(prompts[name]), default=None)
+
+
+def features_read(tasks: Sequence[str | None], feature_names: Sequence[str], depth: str = "depth") -> torch.Tensor:
+    """Which features each row's decoder reads, (rows, features) bool: for a task, the depth feature (DaViT's,
+    which every Florence-2 task trains) and its prompt's feature, of those this model runs (all features when
+    it runs neither); for a row that is no task (a caption), all of them."""
+    rows = torch.ones(len(tasks), len(feature_names), dtype=torch.bool)
+    for row, task in enumerate(tasks):
+        wanted = [name in (depth, task) for name in feature_names]
+        if task is not None and any(wanted):
+            rows[row] = torch.tensor(wanted)
+    return rows
 
 
 def text_rows(
@@ -57,22 +78,38 @@ class CaptionDecoder(nn.Module):
         self.lm_head = nn.Linear(config.d_model, vocab_size, bias=False)
         self.start_token_id = start_token_id
 
-    def logits(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits (B, T, vocab): position t sees ``tokens[:, :t]`` and all of ``memory``."""
+    def logits(
+        self, memory: torch.Tensor, tokens: torch.Tensor, memory_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Teacher-forced logits (B, T, vocab): position t sees ``tokens[:, :t]`` and ``memory`` (where
+        ``memory_mask``, (B, M), is 1; all of it without one)."""
         inputs = torch.cat([tokens.new_full((tokens.shape[0], 1), self.start_token_id), tokens[:, :-1]], dim=1)
         mask = (inputs != IGNORE_INDEX).long()
         hidden = self.decoder(
             input_ids=inputs.masked_fill(inputs == IGNORE_INDEX, self.start_token_id),
             attention_mask=mask,
             encoder_hidden_states=memory,
+            encoder_attention_mask=memory_mask,
         ).last_hidden_state
         return self.lm_head(hidden)
 
-    def loss(self, features: Mapping[str, torch.Tensor], tokens: torch.Tensor, targets: torch.Tensor):
-        """The token mean of the loss on ``targets`` (see :func:`text_rows`)."""
+    def loss(
+        self,
+        features: Mapping[str, torch.Tensor],
+        tokens: torch.Tensor,
+        targets: torch.Tensor,
+        reads: torch.Tensor | None = None,
+    ):
+        """The token mean of the loss on ``targets`` (see :func:`text_rows`); each row reads the features that
+        ``reads`` (B, features) marks (:func:`features_read`), all of them without it."""
         memory = torch.cat(list(features.values()), dim=1)
         memory = self.memory_norm(memory.flatten(0, 1)).view_as(memory) + self.memory_positions
-        logits = self.logits(memory, tokens)
+        memory_mask = None
+        if reads is not None:
+            tokens_each = [feature.shape[1] for feature in features.values()]
+            memory_mask = reads.to(memory.device).repeat_interleave(torch.tensor(tokens_each, device=memory.device), 1)
+            memory_mask = memory_mask.long()
+        logits = self.logits(memory, tokens, memory_mask)
         total = F.cross_entropy(
             logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
         )

@@ -25,7 +25,10 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from fvl.models.caption_decoder import CaptionDecoder, text_rows
+import torch
+
+from fvl.constants import IGNORE_INDEX
+from fvl.models.caption_decoder import CaptionDecoder, features_read, task_of, text_rows
 from fvl.models.florence_vl import FlorenceVL
 from fvl.models.lora import attach_lora, lora_options, merge_lora
 from fvl.registry import Registry
@@ -83,7 +86,10 @@ class FinetuneModule(FlorenceVLModule):
 class FlorencePretrainModule(FlorenceVLModule):
     """Florence-2 (DaViT, its projector and BART encoder) and a caption decoder train; the rest is frozen.
 
-    The decoder learns at ``optim.lr.vision``. The loss is each micro-batch's token mean.
+    A sample whose question is one of the model's configured prompts (``model.vision.prompts``, also those this
+    fusion does not run) is that prompt's task and is decoded from that prompt's feature and the depth feature
+    (:func:`~fvl.models.caption_decoder.features_read`); other samples from all features. The decoder learns at
+    ``optim.lr.vision``. The loss is each micro-batch's token mean.
     """
 
     stage_name = "florence"
@@ -107,6 +113,15 @@ class FlorencePretrainModule(FlorenceVLModule):
         vision = self.model.vision
         memory = len(vision.feature_names) * vision.num_tokens
         self.caption_decoder = CaptionDecoder(vision.config.text_config, len(tokenizer), start, memory)
+        configured = (self.hparams["model"].get("vision") or {}).get("prompts") or {}
+        self.task_prompts = {**dict(getattr(vision, "prompts", {})), **dict(configured)}
+
+    def row_tasks(self, tokens: torch.Tensor, targets: torch.Tensor) -> list[str | None]:
+        """Each row's task: the configured prompt its unsupervised text (the question) asks, if any."""
+        asked = (tokens != IGNORE_INDEX) & (targets == IGNORE_INDEX)
+        rows = [row[keep].tolist() for row, keep in zip(tokens, asked, strict=True)]
+        texts = self.model.tokenizer.batch_decode(rows, skip_special_tokens=True)
+        return [task_of(text, self.task_prompts) for text in texts]
 
     def forward(self, batch: Batch, loss_divisor: float | None = None) -> Any:
         if batch.get("pixel_values") is None:
@@ -116,7 +131,11 @@ class FlorencePretrainModule(FlorenceVLModule):
         tokens, targets = text_rows(
             batch["input_ids"], batch["attention_mask"], batch["labels"], self.model.image_token_id
         )
-        loss = self.caption_decoder.loss(self.model.vision(batch["pixel_values"]), tokens, targets)
+        features = self.model.vision(batch["pixel_values"])
+        reads = features_read(self.row_tasks(tokens, targets), list(features)) if self.task_prompts else None
+        if reads is not None and bool(reads.all()):
+            reads = None  # every row reads every feature: no mask, the same computation as without tasks
+        loss = self.caption_decoder.loss(features, tokens, targets, reads)
         return SimpleNamespace(loss=loss)
 
     def loss_divisor(self, batch: Batch) -> float | None:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from fvl.data.synthetic.generate import SyntheticOptions, ensure_synthetic, generate, main, question_only_baseline
 from fvl.data.synthetic.questions import QUESTION_TYPES, BalancedStream, Question
-from fvl.data.synthetic.scene import COLUMNS, ROWS
+from fvl.data.synthetic.scene import COLOURS, COLUMNS, ROWS, SHAPES, WORDS
 from fvl.models.tiny import tiny_llm_tokenizer
 
 SMALL = {"image_size": 32, "num_captions": 10, "num_instruct": 24, "num_eval": 120}
@@ -62,7 +62,7 @@ def test_generation_is_deterministic_and_reports_chance_and_baseline(tmp_path: P
     other = generate(tmp_path / "c", SyntheticOptions(**SMALL, seed=1))
     assert other.instruct.read_bytes() != first.instruct.read_bytes()
     stats = json.loads(first.stats.read_text())
-    assert stats["counts"] == {"captions": 10, "instruct": 24, "eval": 120}
+    assert stats["counts"] == {"captions": 10, "tasks": 0, "instruct": 24, "eval": 120}
     assert stats["chance"]["per_type"] == {
         "colour": 0.25,
         "shape": 0.25,
@@ -80,6 +80,36 @@ def test_generation_is_deterministic_and_reports_chance_and_baseline(tmp_path: P
     assert Image.open(first.root / evaluation[0]["image"]).size == (32, 32)
     captions = json.loads(first.captions.read_text())
     assert captions[0]["conversations"][0]["value"].startswith("<image>\n")
+
+
+def test_florence_task_records_ask_each_prompt_of_each_caption_image_and_keep_the_tasks_apart(tmp_path: Path) -> None:
+    prompts = {"caption": "Describe it.", "ocr": "Read it.", "grounding": "Locate it."}
+    paths = generate(tmp_path, SyntheticOptions(**{**SMALL, "num_captions": 40}, task_prompts=prompts))
+    captions = json.loads(paths.captions.read_text())
+    tasks = json.loads(paths.tasks.read_text())
+    assert len(tasks) == 3 * len(captions) and json.loads(paths.stats.read_text())["counts"]["tasks"] == 120
+    by_image: dict[str, dict[str, str]] = {}
+    for record in tasks:
+        question, answer = (turn["value"] for turn in record["conversations"])
+        name = next(name for name, prompt in prompts.items() if question == f"<image>\n{prompt}")
+        by_image.setdefault(record["image"], {})[name] = answer
+    assert sorted(by_image) == sorted(record["image"] for record in captions)
+    positions = [f"{row} {column}" for row in ROWS for column in COLUMNS]
+    for record in captions:
+        caption = record["conversations"][1]["value"]
+        said = by_image[record["image"]]
+        word = next((w for w in WORDS if f"The word {w}." == caption), None)
+        assert said["ocr"] == (word or "No text.")
+        assert word is None or (word not in said["caption"] and word not in said["grounding"])  # only ocr reads
+        assert not any(position in said["caption"] for position in positions)  # caption: what, not where
+        if word is None:
+            assert said["grounding"] == caption  # where each shape is
+            for colour in COLOURS:
+                assert (colour in said["caption"]) == (colour in caption)
+            for shape in SHAPES:
+                assert (shape in said["caption"]) == (shape in caption)
+    with pytest.raises(ValueError, match=r"task_prompts names \['region'\]"):
+        SyntheticOptions(task_prompts={"region": "Where?"})
 
 
 def test_instruction_set_has_multi_turn_samples(tmp_path: Path) -> None:
@@ -119,6 +149,8 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     main(["--out", str(tmp_path), "--num-captions", "3", "--num-instruct", "6", "--num-eval", "12"])
     assert "question-only baseline" in capsys.readouterr().out
     assert len(json.loads((tmp_path / "instruct.json").read_text())) == 6
+    main(["--out", str(tmp_path), "--num-captions", "3", "--task-prompts", '{"ocr": "Read it."}'])
+    assert len(json.loads((tmp_path / "florence_tasks.json").read_text())) == 3
 
 
 @pytest.mark.parametrize("question_type", QUESTION_TYPES, ids=lambda t: t.name)

@@ -93,8 +93,22 @@ def test_default_is_the_three_stage_demo(tmp_path):
     # Stage 0 (nested in the pretraining stage): Florence-2 learns to caption on the same captions, on its own.
     zeroth = pre_stage_config(first)
     assert (zeroth.stage.name, zeroth.data.train[0].path, zeroth.pre_stage) == ("florence", captions, None)
+    assert zeroth.data.synthetic == cfg.data.synthetic
     assert zeroth.paths.output_dir == str(tmp_path / "run" / "pre_stage" / "pre_stage")
     assert zeroth.optim.lr.vision == 1e-3 and zeroth.model == cfg.model
+
+
+def test_one_override_gives_stage_0_florence_2s_task_mixture_on_the_runs_prompts(tmp_path):
+    cfg = compose_train(tmp_path, "data@pre_stage.pre_stage.data=synthetic_florence_tasks")
+    zeroth = pre_stage_config(pre_stage_config(cfg))
+    tasks = str(tmp_path / "data" / "synthetic" / "florence_tasks.json")
+    assert (zeroth.stage.name, zeroth.data.format, [source.path for source in zeroth.data.train]) == (
+        "florence",
+        "chat",
+        [tasks],
+    )
+    assert zeroth.data.synthetic == cfg.data.synthetic and zeroth.data.batch_size == 16
+    assert cfg.data.synthetic.task_prompts == cfg.model.vision.prompts and len(cfg.model.vision.prompts) == 3
 
 
 def test_fsdp_preset_wraps_decoder_layers_and_florence_blocks(tmp_path, tiny):

@@ -5,6 +5,9 @@
 - ``images/*.png``: small images (``--image-size``, default 64 px);
 - ``captions.json``: the pretraining caption set (image → description of every shape and its position, or
   the word), for the ``plain`` format;
+- ``florence_tasks.json`` (when ``task_prompts`` names Florence-VL's prompts, as the demo does): Florence-2's
+  own task mixture on the caption images, one record per image and prompt, the question being the prompt's
+  text and the answer that task's target (:data:`~fvl.data.synthetic.scene.TASK_TARGETS`), for ``stage=florence``;
 - ``instruct.json``: the instruction set for finetuning: one-word answers to questions that need the image
   (colour, shape, count, left/right, top/bottom, reading the word), a fraction with a follow-up turn;
 - ``eval.json``: a held-out evaluation split (single-turn, with ``question_type`` and ``answer`` fields);
@@ -24,7 +27,7 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,10 @@ from filelock import FileLock
 
 from fvl.constants import IMAGE_TOKEN
 from fvl.data.synthetic.questions import QUESTION_TYPES, BalancedStream, follow_up
-from fvl.data.synthetic.scene import SHAPES, WORDS, Scene, draw_scene, random_shapes
+from fvl.data.synthetic.scene import SHAPES, TASK_TARGETS, WORDS, Scene, draw_scene, random_shapes
 
 # Bumped whenever the generated content changes, so `ensure_synthetic` regenerates an older copy.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 CAPTION_PROMPT = "Describe the image."
 
 
@@ -53,8 +56,16 @@ class SyntheticOptions:
     # Shapes besides the one a colour/shape/position question asks about (0–3): with distractors the model must
     # bind the question's reference (position or colour) to the right object.
     distractors: int = 0
+    # Florence-VL's prompts by name (the demo passes ${model.vision.prompts}); names must be TASK_TARGETS keys.
+    task_prompts: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "task_prompts", {str(k): str(v) for k, v in dict(self.task_prompts).items()})
+        unknown = sorted(set(self.task_prompts) - set(TASK_TARGETS))
+        if unknown:
+            raise ValueError(
+                f"data.synthetic.task_prompts names {unknown}; the synthetic set has targets for {sorted(TASK_TARGETS)}."
+            )
         for key in ("image_size", "num_captions", "num_instruct", "num_eval"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"data.synthetic.{key}={getattr(self, key)} must be a positive integer.")
@@ -72,6 +83,7 @@ class SyntheticPaths:
     root: Path
     images: Path
     captions: Path
+    tasks: Path
     instruct: Path
     eval: Path
     stats: Path
@@ -79,7 +91,7 @@ class SyntheticPaths:
     @classmethod
     def under(cls, root: str | os.PathLike) -> SyntheticPaths:
         root = Path(root)
-        names = ("images", "captions.json", "instruct.json", "eval.json", "stats.json")
+        names = ("images", "captions.json", "florence_tasks.json", "instruct.json", "eval.json", "stats.json")
         return cls(root, *(root / name for name in names))
 
 
@@ -103,22 +115,24 @@ class _Writer:
         return f"images/{name}.png"
 
 
-def _captions(writer: _Writer, options: SyntheticOptions, rng: random.Random) -> list[dict[str, Any]]:
-    records = []
+def _captions(
+    writer: _Writer, options: SyntheticOptions, rng: random.Random
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The caption records and Florence-2's task records (one per prompt of ``options.task_prompts``) of the
+    same images."""
+    records, tasks = [], []
     for i in range(options.num_captions):
         if rng.random() < options.word_fraction:
             scene = Scene(word=rng.choice(WORDS))
         else:
             scene = Scene(random_shapes(rng, rng.randint(1, 3)))
         sample_id = f"cap-{i:05d}"
-        records.append(
-            {
-                "id": sample_id,
-                "image": writer.image(sample_id, scene, rng),
-                "conversations": _turns((CAPTION_PROMPT, scene.caption())),
-            }
-        )
-    return records
+        image = writer.image(sample_id, scene, rng)
+        records.append({"id": sample_id, "image": image, "conversations": _turns((CAPTION_PROMPT, scene.caption()))})
+        for name, prompt in options.task_prompts.items():
+            target = TASK_TARGETS[name](scene)
+            tasks.append({"id": f"{sample_id}-{name}", "image": image, "conversations": _turns((prompt, target))})
+    return records, tasks
 
 
 def _questions(
@@ -194,8 +208,10 @@ def generate(root: str | os.PathLike, options: SyntheticOptions = SyntheticOptio
     shutil.rmtree(paths.images, ignore_errors=True)
     paths.images.mkdir()
     writer = _Writer(paths, options.image_size)
+    captions, tasks = _captions(writer, options, random.Random(f"{options.seed}-captions"))
     splits = {
-        "captions": _captions(writer, options, random.Random(f"{options.seed}-captions")),
+        "captions": captions,
+        "tasks": tasks,
         "instruct": _questions(
             writer,
             "inst",
@@ -224,7 +240,7 @@ def ensure_synthetic(root: str | os.PathLike, **options: Any) -> SyntheticPaths:
         if paths.stats.is_file():
             recorded = json.loads(paths.stats.read_text(encoding="utf-8"))
             same = recorded.get("options") == asdict(wanted) and recorded.get("generator_version") == GENERATOR_VERSION
-            if same and all(p.exists() for p in (paths.captions, paths.instruct, paths.eval)):
+            if same and all(p.exists() for p in (paths.captions, paths.tasks, paths.instruct, paths.eval)):
                 return paths
         return generate(root, wanted)
 
@@ -241,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="output directory")
     for option in fields(SyntheticOptions):
         flag = "--" + option.name.replace("_", "-")
+        if option.name == "task_prompts":
+            parser.add_argument(flag, type=json.loads, default={}, help='JSON, e.g. \'{"ocr": "What is the text?"}\'')
+            continue
         parser.add_argument(flag, type=type(option.default), default=option.default, help=f"default {option.default}")
     arguments = vars(parser.parse_args(argv))
     root = arguments.pop("out")

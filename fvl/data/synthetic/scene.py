@@ -1,4 +1,8 @@
-"""Scenes of the synthetic dataset: big coloured shapes in a 2×2 grid, or one short word, and their captions.
+"""Scenes of the synthetic dataset: big coloured shapes in a 2×2 grid, or one short word, and what to say of them.
+
+A scene has one caption (everything in it, for the caption pretraining stage) and a target per Florence-2 task
+(:data:`TASK_TARGETS`: what is there, the text, where each thing is), so that a random Florence-2 learns a
+different feature for each of Florence-VL's prompts, as the real one did from its task mixture.
 
 The vocabulary is deliberately small (4 colours, 4 shapes, 8 three-letter words, 4 positions) so a ~1M
 parameter model can learn to read it from 64-px images on a CPU in minutes. Drawing is deterministic given
@@ -48,11 +52,32 @@ class Scene:
     word: str | None = None
 
     def caption(self) -> str:
+        """Everything: each shape's colour, kind and position (top-left first), or the word."""
         if self.word is not None:
             return f"The word {self.word}."
         ordered = sorted(self.shapes, key=lambda shape: shape.cell)
         parts = [f"a {shape.colour} {shape.kind} at the {shape.position}" for shape in ordered]
         return ", ".join(parts).capitalize() + "."
+
+    def description(self) -> str:
+        """What is there, not where: the shapes in a fixed kind order (so the order tells no position), or that
+        there is a word, not which."""
+        if self.word is not None:
+            return "Black text on a white background."
+        ordered = sorted(self.shapes, key=lambda shape: SHAPES.index(shape.kind))
+        return ", ".join(f"a {shape.colour} {shape.kind}" for shape in ordered).capitalize() + "."
+
+    def text(self) -> str:
+        """The word, or that there is none."""
+        return self.word if self.word is not None else "No text."
+
+    def regions(self) -> str:
+        """Each shape with its position (as :meth:`caption`); for a word only where it is, not which."""
+        return "Text at the centre." if self.word is not None else self.caption()
+
+
+# Florence-2's task for each of Florence-VL's prompts (fvl/conf/model/vision): what its decoder is trained to say.
+TASK_TARGETS = {"caption": Scene.description, "ocr": Scene.text, "grounding": Scene.regions}
 
 
 def random_shapes(
