@@ -64,7 +64,8 @@ class SyntheticOptions:
         unknown = sorted(set(self.task_prompts) - set(TASK_TARGETS))
         if unknown:
             raise ValueError(
-                f"data.synthetic.task_prompts names {unknown}; the synthetic set has targets for {sorted(TASK_TARGETS)}."
+                f"data.synthetic.task_prompts names {unknown}; the synthetic set has targets for "
+                f"{sorted(TASK_TARGETS)}."
             )
         for key in ("image_size", "num_captions", "num_instruct", "num_eval"):
             if getattr(self, key) <= 0:
