@@ -342,6 +342,17 @@ def check_resume(cwd: Path, result: subprocess.CompletedProcess) -> None:
     assert "Resuming from" in result.stdout + result.stderr
 
 
+def check_task_mixture(cwd: Path, result: subprocess.CompletedProcess) -> None:
+    """Stage 0 read Florence-2's task records (one per caption image and prompt), every job of a sweep."""
+    read = re.findall(r"data.train\[0\] 'florence_tasks': llava, (\d+) records", result.stdout + result.stderr)
+    jobs = (
+        len(re.search(r"model/fusion=([\w,]+)", result.args[-1]).group(1).split(","))
+        if " -m " in result.args[-1]
+        else 1
+    )
+    assert read == ["48"] * jobs, read  # 16 caption images (data.synthetic.num_captions above) × 3 prompts
+
+
 # What a command must leave behind, beyond exiting 0: (a pattern of the command, check).
 def check_feature_cache(cwd: Path, result: subprocess.CompletedProcess) -> None:
     """The finetune run read the features the cache command wrote: nothing ran Florence-2."""
@@ -354,6 +365,7 @@ CHECKS = [
     (r"trainer=ddp_cpu", check_ddp),
     (r"ckpt_path=", check_resume),
     (r"^python train.py .*data.feature_cache=", check_feature_cache),
+    (r"data@pre_stage.pre_stage.data=synthetic_florence_tasks", check_task_mixture),
 ]
 
 
