@@ -5,7 +5,7 @@
 - ``images/*.png``: small images (``--image-size``, default 64 px);
 - ``captions.json``: the pretraining caption set (image → description of every shape and its position, or
   the word), for the ``plain`` format;
-- ``florence_tasks.json`` (when ``task_prompts`` names Florence-VL's prompts, as the demo does): Florence-2's
+- ``florence_tasks.json`` (empty unless ``task_prompts`` names Florence-VL's prompts, as the demo does): Florence-2's
   own task mixture on the caption images, one record per image and prompt, the question being the prompt's
   text and the answer that task's target (:data:`~fvl.data.synthetic.scene.TASK_TARGETS`), for ``stage=florence``;
 - ``instruct.json``: the instruction set for finetuning: one-word answers to questions that need the image

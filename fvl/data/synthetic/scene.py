@@ -1,7 +1,7 @@
 """Scenes of the synthetic dataset: big coloured shapes in a 2×2 grid, or one short word, and what to say of them.
 
 A scene has one caption (everything in it, for the caption pretraining stage) and a target per Florence-2 task
-(:data:`TASK_TARGETS`: what is there, the text, where each thing is), so that a random Florence-2 learns a
+(:data:`TASK_TARGETS`: what is there, the text, where each thing is), so that a random Florence-2 can learn a
 different feature for each of Florence-VL's prompts, as the real one did from its task mixture.
 
 The vocabulary is deliberately small (4 colours, 4 shapes, 8 three-letter words, 4 positions) so a ~1M
