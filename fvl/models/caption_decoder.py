@@ -27,6 +27,7 @@ from transformers import BartConfig
 from transformers.models.bart.modeling_bart import BartDecoder
 
 from fvl.constants import IGNORE_INDEX
+from fvl.models.florence_encoder import DEPTH
 
 
 def task_of(text: str, prompts: Mapping[str, str]) -> str | None:
@@ -35,7 +36,7 @@ def task_of(text: str, prompts: Mapping[str, str]) -> str | None:
     return max(asked, key=lambda name: len(prompts[name]), default=None)
 
 
-def features_read(tasks: Sequence[str | None], feature_names: Sequence[str], depth: str = "depth") -> torch.Tensor:
+def features_read(tasks: Sequence[str | None], feature_names: Sequence[str], depth: str = DEPTH) -> torch.Tensor:
     """Which features each row's decoder reads, (rows, features) bool: for a task, the depth feature (DaViT's,
     which every Florence-2 task trains) and its prompt's feature, of those this model runs (all features when
     it runs neither); for a row that is no task (a caption), all of them."""
